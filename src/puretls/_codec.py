@@ -1,0 +1,175 @@
+"""Reader and Writer for the TLS presentation language (RFC 8446 3).
+
+A Reader raises only :class:`puretls.errors.DecodeError`: a short buffer,
+an out-of-range vector length or leftover bytes in a length-prefixed block
+all end there, so no IndexError or struct.error ever escapes a decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from puretls.enums import AlertDescription
+from puretls.errors import DecodeError
+
+_MAX = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
+
+
+class Reader:
+    """Consumes a bytes buffer front to back."""
+
+    __slots__ = ("_data", "_pos", "_end")
+
+    def __init__(self, data: bytes, start: int = 0, end: int | None = None) -> None:
+        self._data = data
+        self._pos = start
+        self._end = len(data) if end is None else end
+
+    @property
+    def remaining(self) -> int:
+        return self._end - self._pos
+
+    def at_end(self) -> bool:
+        return self._pos >= self._end
+
+    def expect_end(self, what: str = "message") -> None:
+        """Reject leftover bytes (RFC 8446 4: decode_error)."""
+        if self._pos != self._end:
+            raise DecodeError(f"{self.remaining} trailing bytes after {what}")
+
+    def _take(self, n: int) -> int:
+        pos = self._pos
+        if n > self._end - pos:
+            raise DecodeError(f"need {n} bytes, only {self._end - pos} left")
+        self._pos = pos + n
+        return pos
+
+    def uint(self, size: int) -> int:
+        pos = self._take(size)
+        return int.from_bytes(self._data[pos : pos + size], "big")
+
+    def u8(self) -> int:
+        pos = self._take(1)
+        return self._data[pos]
+
+    def u16(self) -> int:
+        pos = self._take(2)
+        d = self._data
+        return (d[pos] << 8) | d[pos + 1]
+
+    def u24(self) -> int:
+        return self.uint(3)
+
+    def u32(self) -> int:
+        return self.uint(4)
+
+    def raw(self, n: int) -> bytes:
+        pos = self._take(n)
+        return bytes(self._data[pos : pos + n])
+
+    def rest(self) -> bytes:
+        return self.raw(self.remaining)
+
+    def _length(self, size: int, minimum: int, maximum: int | None, what: str) -> int:
+        n = self.uint(size)
+        hi = _MAX[size] if maximum is None else maximum
+        if n < minimum or n > hi:
+            raise DecodeError(f"{what} length {n} outside {minimum}..{hi}")
+        return n
+
+    def opaque(
+        self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
+    ) -> bytes:
+        """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
+        return self.raw(self._length(size, minimum, maximum, what))
+
+    @contextmanager
+    def block(
+        self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
+    ) -> Iterator[Reader]:
+        """A length-prefixed sub-reader that must be consumed exactly."""
+        n = self._length(size, minimum, maximum, what)
+        start = self._take(n)
+        sub = Reader(self._data, start, start + n)
+        yield sub
+        sub.expect_end(what)
+
+    def list_u16(
+        self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
+    ) -> tuple[int, ...]:
+        """A vector of uint16 values (suites, groups, schemes)."""
+        n = self._length(size, minimum, maximum, what)
+        if n % 2:
+            raise DecodeError(f"{what} length {n} is odd")
+        pos = self._take(n)
+        d = self._data
+        return tuple((d[i] << 8) | d[i + 1] for i in range(pos, pos + n, 2))
+
+    def list_u8(
+        self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
+    ) -> tuple[int, ...]:
+        return tuple(self.opaque(size, minimum, maximum, what))
+
+
+class Writer:
+    """Appends to a growing bytearray."""
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def getvalue(self) -> bytes:
+        return bytes(self._buf)
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def uint(self, size: int, value: int) -> None:
+        self._buf += value.to_bytes(size, "big")
+
+    def u8(self, value: int) -> None:
+        self._buf.append(value)
+
+    def u16(self, value: int) -> None:
+        self._buf += value.to_bytes(2, "big")
+
+    def u24(self, value: int) -> None:
+        self._buf += value.to_bytes(3, "big")
+
+    def u32(self, value: int) -> None:
+        self._buf += value.to_bytes(4, "big")
+
+    def raw(self, data: bytes) -> None:
+        self._buf += data
+
+    def opaque(self, size: int, data: bytes) -> None:
+        if len(data) > _MAX[size]:
+            raise ValueError(f"{len(data)} bytes do not fit a {size}-byte length")
+        self._buf += len(data).to_bytes(size, "big")
+        self._buf += data
+
+    @contextmanager
+    def block(self, size: int) -> Iterator[Writer]:
+        """Write a ``size``-byte length prefix that covers what the body adds."""
+        start = len(self._buf)
+        self._buf += bytes(size)
+        yield self
+        n = len(self._buf) - start - size
+        if n > _MAX[size]:
+            raise ValueError(f"{n} bytes do not fit a {size}-byte length")
+        self._buf[start : start + size] = n.to_bytes(size, "big")
+
+    def list_u16(self, size: int, values: tuple[int, ...] | list[int]) -> None:
+        self.uint(size, 2 * len(values))
+        for v in values:
+            self._buf += v.to_bytes(2, "big")
+
+    def list_u8(self, size: int, values: tuple[int, ...] | list[int]) -> None:
+        self.opaque(size, bytes(values))
+
+
+def illegal(message: str) -> DecodeError:
+    """A DecodeError that RFC 8446 says must be answered with illegal_parameter."""
+    return DecodeError(message, alert=AlertDescription.illegal_parameter)
