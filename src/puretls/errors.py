@@ -126,3 +126,12 @@ class PeerAlert(TLSError):
 
 class ConnectionClosed(TLSError):
     """The connection is closed: no further data may be sent or received."""
+
+
+class UnexpectedEOF(TLSError):
+    """The transport ended without close_notify (RFC 8446 6.1): possible truncation.
+
+    Nothing is sent for it: the transport is already gone.
+    """
+
+    default_alert = AlertDescription.close_notify
