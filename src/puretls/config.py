@@ -1,0 +1,115 @@
+"""Frozen configuration for one side of a connection.
+
+This is where the outside world comes in: randomness (``rng``), the clock
+(``clock``), the key log sink and the certificate verifier are injected
+here, so the sans-I/O core itself never reads a clock or an entropy source
+and tests can replay RFC 8448 byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from puretls.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+
+if TYPE_CHECKING:
+    from puretls.crypto.signatures import PrivateKey
+    from puretls.verify import CertificateVerifier
+
+DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+)
+
+# Server preference and what a client lists in supported_groups.
+DEFAULT_GROUPS: tuple[int, ...] = (
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.x448,
+    NamedGroup.secp384r1,
+    NamedGroup.secp521r1,
+)
+
+DEFAULT_SIGNATURE_SCHEMES: tuple[int, ...] = (
+    SignatureScheme.ecdsa_secp256r1_sha256,
+    SignatureScheme.ecdsa_secp384r1_sha384,
+    SignatureScheme.ecdsa_secp521r1_sha512,
+    SignatureScheme.ed25519,
+    SignatureScheme.ed448,
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+    SignatureScheme.rsa_pss_pss_sha256,
+    SignatureScheme.rsa_pss_pss_sha384,
+    SignatureScheme.rsa_pss_pss_sha512,
+    # Only for certificate signatures (signature_algorithms_cert semantics):
+    # many CAs still sign with PKCS#1 v1.5 (RFC 8446 4.2.3).
+    SignatureScheme.rsa_pkcs1_sha256,
+    SignatureScheme.rsa_pkcs1_sha384,
+    SignatureScheme.rsa_pkcs1_sha512,
+)
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedKey:
+    """A certificate chain (DER, leaf first) and the leaf's private key."""
+
+    chain: tuple[bytes, ...]
+    private_key: PrivateKey
+
+    def __repr__(self) -> str:  # the key never reaches a repr
+        return f"CertifiedKey(chain=<{len(self.chain)} certificates>, private_key=<redacted>)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TLSConfig:
+    """Everything one endpoint needs to run handshakes.
+
+    The same type serves both sides; ``is_server`` selects the role.
+    """
+
+    is_server: bool
+    min_version: int = ProtocolVersion.TLSv1_2
+    max_version: int = ProtocolVersion.TLSv1_3
+    cipher_suites: tuple[int, ...] = DEFAULT_CIPHER_SUITES
+    groups: tuple[int, ...] = DEFAULT_GROUPS
+    # Client: groups for which a key share goes in the first ClientHello
+    # (RFC 8446 4.2.8); empty means "the first of ``groups``".
+    key_share_groups: tuple[int, ...] = ()
+    signature_schemes: tuple[int, ...] = DEFAULT_SIGNATURE_SCHEMES
+    alpn_protocols: tuple[bytes, ...] = ()
+    # Client: the name to send in SNI and to check the certificate against.
+    server_name: str | None = None
+    # Server: chains to choose from; client: the chain for client auth.
+    certificates: tuple[CertifiedKey, ...] = ()
+    # None: do not verify the peer's chain (CERT_NONE).
+    verifier: CertificateVerifier | None = None
+    # Server: ask the client for a certificate (CERT_OPTIONAL / CERT_REQUIRED).
+    request_client_certificate: bool = False
+    require_client_certificate: bool = False
+    # RFC 8446 D.4 middlebox compatibility mode (client side).
+    middlebox_compat: bool = True
+    max_handshake_message_size: int = 1 << 16
+    # RFC 8446 4.2.10: how much rejected 0-RTT data a server skips.
+    max_early_data_skip: int = 1 << 16
+    rng: Callable[[int], bytes] = os.urandom
+    clock: Callable[[], datetime] = system_clock
+    # Seconds since the epoch, for ticket ages (RFC 8446 4.6.1).
+    time: Callable[[], float] = time.time
+    # NSS key log sink: called with one line (without newline) per secret.
+    keylog: Callable[[str], None] | None = None
+    # Server: called with the client's SNI (or None); may return another
+    # config to use for this connection (the stdlib's sni_callback).
+    sni_callback: Callable[[str | None], TLSConfig | None] | None = field(
+        default=None, compare=False
+    )

@@ -1,0 +1,303 @@
+"""The sans-I/O TLS connection that users and wrappers drive.
+
+Theory of operation (h11 style): the caller gives bytes from the transport
+to :meth:`Connection.receive_data`, takes events out with
+:meth:`Connection.next_event`, gives application data to
+:meth:`Connection.send_data`, and writes whatever :meth:`data_to_send`
+returns to the transport.  Nothing here touches a socket or a clock.
+
+Failure handling lives here and only here: any :class:`TLSError` raised
+while processing input queues exactly one fatal alert (its ``alert``),
+closes the connection for good and propagates to the caller.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from puretls.config import TLSConfig
+from puretls.crypto import key_schedule as ks
+from puretls.crypto.suites import CipherSuiteInfo
+from puretls.enums import AlertDescription, AlertLevel, ContentType
+from puretls.errors import (
+    ConnectionClosed,
+    InternalError,
+    PeerAlert,
+    TLSError,
+    UnexpectedEOF,
+    UnexpectedMessage,
+)
+from puretls.events import ApplicationData, CloseNotify, Event, KeyUpdated
+from puretls.handshake import client13, server13
+from puretls.handshake.base import Negotiated, State
+from puretls.messages import Alert, HandshakeMessage, decode_handshake
+from puretls.record.layer import RecordLayer
+from puretls.record.protection import TLS13Protection
+from puretls.record.reassembly import HandshakeReassembler
+from puretls.transcript import Transcript
+
+_CCS_BODY = b"\x01"
+_Traffic = client13.ClientTraffic | server13.ServerTraffic
+
+
+class Connection:
+    """One TLS connection, client or server, as a pure state machine."""
+
+    def __init__(self, config: TLSConfig) -> None:
+        self.config = config
+        self.negotiated = Negotiated()
+        self.error: TLSError | None = None
+        self.peer_closed = False
+        self.closed = False
+        self._sent_close_notify = False
+        self._records = RecordLayer()
+        self._reassembler = HandshakeReassembler(config.max_handshake_message_size)
+        self._events: deque[Event] = deque()
+        self._outgoing = bytearray()
+        self._flight = bytearray()  # handshake bytes awaiting the current write key
+        self._state: State | None = None
+        self._started = False
+        self._ccs_received = False
+        self.handshake_complete = False
+        if config.is_server:
+            self._state = server13.ExpectClientHello(transcript=Transcript())
+            self._started = True
+
+    def __repr__(self) -> str:
+        role = "server" if self.config.is_server else "client"
+        return f"<puretls.Connection {role} state={type(self._state).__name__}>"
+
+    # -- the public surface -------------------------------------------------
+
+    def start_handshake(self) -> None:
+        """Client: queue the ClientHello.  Server: nothing to do."""
+        if self._started:
+            return
+        self._started = True
+        self._guard(lambda: self._set_state(client13.start(self)))
+
+    def receive_data(self, data: bytes) -> None:
+        """Process bytes from the peer; ``b""`` means the transport hit EOF."""
+        if self.closed and self.error is not None:
+            raise ConnectionClosed("connection is closed after a fatal error") from self.error
+        if not data:
+            self._receive_eof()
+            return
+        self._records.feed(data)
+        self._guard(self._process_records)
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    def data_to_send(self) -> bytes:
+        self._flush_flight()
+        if not self._outgoing:
+            return b""
+        data = bytes(self._outgoing)
+        self._outgoing.clear()
+        return data
+
+    def send_data(self, data: bytes) -> None:
+        """Queue application data (RFC 8446 5: records of at most 2^14 bytes)."""
+        if self.closed or self._sent_close_notify:
+            raise ConnectionClosed("cannot send: the connection is closed")
+        if not self.handshake_complete:
+            raise UnexpectedMessage("cannot send application data before the handshake completes")
+        if data:
+            self._outgoing += self._records.write(ContentType.application_data, data)
+
+    def close(self) -> None:
+        """Send close_notify once (RFC 8446 6.1); receiving may continue."""
+        if self._sent_close_notify or (self.closed and self.error is not None):
+            return
+        self._send_alert(AlertLevel.warning, AlertDescription.close_notify)
+        self._sent_close_notify = True
+        if self.peer_closed:
+            self.closed = True
+
+    def key_update(self, request_peer_update: bool = True) -> None:
+        """Move our write key on, and optionally ask the peer to do the same."""
+        state = self._state
+        if not self.handshake_complete or not isinstance(state, _Traffic):
+            raise UnexpectedMessage("KeyUpdate is only possible after the handshake")
+        if self.closed or self._sent_close_notify:
+            raise ConnectionClosed("cannot update keys: the connection is closed")
+        state.update_write_key(self, request_peer_update)
+        self._flush_flight()
+        self._events.append(KeyUpdated(by_peer=False))
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 8446 7.5 exporter (RFC 5705 interface)."""
+        state = self._state
+        if not self.handshake_complete or not isinstance(state, _Traffic):
+            raise UnexpectedMessage("keying material is only available after the handshake")
+        assert self.negotiated.cipher_suite is not None
+        return ks.export_keying_material(
+            self.negotiated.cipher_suite.hash_name,
+            state.exporter_master_secret,
+            label,
+            context or b"",
+            length,
+        )
+
+    # -- what handshake states may call (handshake.base.HandshakeIO) --------
+
+    def send_handshake(self, message: HandshakeMessage) -> bytes:
+        encoded = message.encode()
+        self._flight += encoded
+        return encoded
+
+    def send_change_cipher_spec(self) -> None:
+        self._flush_flight()
+        self._outgoing += self._records.write(ContentType.change_cipher_spec, _CCS_BODY)
+
+    def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
+        self._flush_flight()
+        key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
+        self._records.set_write_protection(TLS13Protection(suite, key, iv))
+
+    def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
+        # RFC 8446 5.1: handshake messages must not span a key change.
+        if self._reassembler.has_partial:
+            raise UnexpectedMessage("handshake message spans a key change")
+        key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
+        self._records.set_read_protection(TLS13Protection(suite, key, iv))
+
+    def skip_early_data(self, enabled: bool) -> None:
+        if enabled:
+            self._records.skip_early_data(self.config.max_early_data_skip)
+        else:
+            self._records.stop_skipping_early_data()
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def keylog(self, label: str, secret: bytes) -> None:
+        sink = self.config.keylog
+        if sink is not None:
+            sink(f"{label} {self.negotiated.client_random.hex()} {secret.hex()}")
+
+    # -- internals ----------------------------------------------------------
+
+    def _set_state(self, state: State) -> None:
+        self._state = state
+
+    def _guard(self, work: object) -> None:
+        """Run ``work``; on a TLS failure send one fatal alert and close."""
+        try:
+            work()  # type: ignore[operator]
+        except PeerAlert as exc:
+            self._fail(exc, send_alert=False)
+            raise
+        except TLSError as exc:
+            self._fail(exc, send_alert=True)
+            raise
+        except Exception as exc:  # a bug must still close the connection cleanly
+            error = InternalError(f"internal error: {type(exc).__name__}: {exc}")
+            self._fail(error, send_alert=True)
+            raise error from exc
+        finally:
+            self._flush_flight()
+
+    def _fail(self, exc: TLSError, *, send_alert: bool) -> None:
+        if self.closed and self.error is not None:
+            return
+        self._flight.clear()
+        if send_alert and not self._sent_close_notify:
+            try:
+                self._send_alert(AlertLevel.fatal, exc.alert)
+            except TLSError:
+                pass
+        self.error = exc
+        self.closed = True
+
+    def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
+        self._flush_flight()
+        body = Alert(level=level, description=description).encode()
+        self._outgoing += self._records.write(ContentType.alert, body)
+
+    def _flush_flight(self) -> None:
+        if self._flight:
+            self._outgoing += self._records.write(ContentType.handshake, bytes(self._flight))
+            self._flight.clear()
+
+    def _receive_eof(self) -> None:
+        if self.peer_closed or self.closed:
+            return
+        error = UnexpectedEOF("EOF occurred in violation of protocol (no close_notify)")
+        self._fail(error, send_alert=False)
+        raise error
+
+    def _process_records(self) -> None:
+        records = self._records
+        # After close_notify the peer sends nothing more worth reading.
+        while not self.peer_closed:
+            item = records.read()
+            if item is None:
+                return
+            content_type, data = item
+            if content_type == ContentType.handshake:
+                self._on_handshake(data)
+            elif content_type == ContentType.application_data:
+                self._on_application_data(data)
+            elif content_type == ContentType.alert:
+                self._on_alert(data)
+            elif content_type == ContentType.change_cipher_spec:
+                self._on_change_cipher_spec(data)
+            else:
+                raise UnexpectedMessage(f"unexpected record content type {content_type}")
+
+    def _on_handshake(self, data: bytes) -> None:
+        if not self._started:
+            raise UnexpectedMessage("handshake data before the client started")
+        reassembler = self._reassembler
+        reassembler.feed(data)
+        while True:
+            item = reassembler.next_message()
+            if item is None:
+                return
+            msg_type, raw = item
+            message = decode_handshake(msg_type, raw[4:])
+            assert self._state is not None
+            was_complete = self.handshake_complete
+            self._state = self._state.handle(message, raw, self)
+            if not was_complete and isinstance(self._state, _Traffic):
+                self.handshake_complete = True
+
+    def _on_application_data(self, data: bytes) -> None:
+        if self._reassembler.has_partial:
+            raise UnexpectedMessage("application data inside a fragmented handshake message")
+        if not self.handshake_complete:
+            raise UnexpectedMessage("application data before the handshake completed")
+        self._events.append(ApplicationData(data=data))
+
+    def _on_alert(self, data: bytes) -> None:
+        if self._reassembler.has_partial:
+            raise UnexpectedMessage("alert inside a fragmented handshake message")
+        alert = Alert.decode(data)
+        if alert.description == AlertDescription.close_notify:
+            self.peer_closed = True
+            if self._sent_close_notify:
+                self.closed = True
+            self._events.append(CloseNotify())
+            return
+        if alert.description == AlertDescription.user_canceled:
+            # RFC 8446 6.1: user_canceled is followed by close_notify.
+            return
+        # RFC 8446 6: every other alert is fatal, whatever its level says.
+        raise PeerAlert(alert.description)
+
+    def _on_change_cipher_spec(self, data: bytes) -> None:
+        """RFC 8446 5: drop one dummy CCS during the handshake, nothing else."""
+        if data != _CCS_BODY:
+            raise UnexpectedMessage("change_cipher_spec with a value other than 0x01")
+        if self.handshake_complete or self._ccs_received or not self._handshake_begun():
+            raise UnexpectedMessage("unexpected change_cipher_spec record")
+        self._ccs_received = True
+
+    def _handshake_begun(self) -> bool:
+        """A dummy CCS may only follow the first ClientHello / ServerHello."""
+        state = self._state
+        if self.config.is_server:
+            return not (isinstance(state, server13.ExpectClientHello) and state.retry is None)
+        return not (isinstance(state, client13.ExpectServerHello) and not state.retried)

@@ -1,0 +1,25 @@
+"""The one place the handshake turns certificate bytes into a public key."""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from puretls.crypto.signatures import PublicKey
+from puretls.errors import TLSError
+from puretls.enums import AlertDescription
+
+
+def public_key_from_der(der: bytes) -> PublicKey:
+    """The subject public key of a DER certificate (RFC 8446 4.4.2.4)."""
+    try:
+        key = x509.load_der_x509_certificate(der).public_key()
+    except ValueError as exc:
+        raise TLSError(
+            f"peer certificate does not parse: {exc}", alert=AlertDescription.bad_certificate
+        ) from exc
+    except Exception as exc:  # unsupported key algorithms raise UnsupportedAlgorithm
+        raise TLSError(
+            f"peer certificate key is not supported: {exc}",
+            alert=AlertDescription.unsupported_certificate,
+        ) from exc
+    return key  # type: ignore[return-value]

@@ -1,0 +1,48 @@
+"""Events the sans-I/O :class:`~puretls.connection.Connection` reports.
+
+Small frozen records in the h11 manner: the caller feeds bytes in with
+``receive_data`` and takes these out with ``next_event``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandshakeComplete:
+    """Both Finished messages are verified; application data may flow."""
+
+    alpn_protocol: str | None
+    session_resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationData:
+    """Decrypted application data from the peer (``early`` for 0-RTT)."""
+
+    data: bytes
+    early: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseNotify:
+    """The peer sent close_notify: it will send no more data (RFC 8446 6.1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSessionTicketReceived:
+    """A TLS 1.3 NewSessionTicket arrived after the handshake (RFC 8446 4.6.1)."""
+
+    ticket_lifetime: int
+    ticket: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyUpdated:
+    """Traffic keys changed (RFC 8446 4.6.3); ``by_peer`` says who asked."""
+
+    by_peer: bool
+
+
+Event = HandshakeComplete | ApplicationData | CloseNotify | NewSessionTicketReceived | KeyUpdated

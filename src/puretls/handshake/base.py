@@ -1,0 +1,95 @@
+"""What every handshake state may ask of the connection, and the shared record
+of what was negotiated.
+
+A state receives one decoded message and a :class:`HandshakeIO`; it
+validates, updates the transcript, derives keys and emits messages through
+the IO, then returns the next state (DESIGN.md, "Rules of the house").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from puretls.config import TLSConfig
+from puretls.crypto.suites import CipherSuiteInfo
+from puretls.enums import ExtensionType
+from puretls.errors import UnexpectedMessage, UnsupportedExtension
+from puretls.events import Event
+from puretls.messages import Extension, HandshakeMessage
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+
+@dataclass(slots=True, kw_only=True)
+class Negotiated:
+    """What the handshake settled on; filled in as the handshake proceeds."""
+
+    version: str = "TLSv1.3"
+    cipher_suite: CipherSuiteInfo | None = None
+    group: int | None = None
+    # The scheme of the server's CertificateVerify.
+    signature_scheme: int | None = None
+    alpn_protocol: str | None = None
+    server_name: str | None = None
+    peer_certificates: tuple[bytes, ...] = ()
+    verified_chain: tuple[x509.Certificate, ...] | None = None
+    session_resumed: bool = False
+    hello_retry_request: bool = False
+    client_random: bytes = b""
+    # Extra view for people watching the handshake: message names in order.
+    messages: list[str] = field(default_factory=list)
+
+
+class HandshakeIO(Protocol):
+    """The connection as a handshake state sees it."""
+
+    config: TLSConfig
+    negotiated: Negotiated
+
+    def send_handshake(self, message: HandshakeMessage) -> bytes:
+        """Queue one message under the current write key; return its encoding."""
+
+    def send_change_cipher_spec(self) -> None:
+        """Queue the RFC 8446 D.4 dummy change_cipher_spec record."""
+
+    def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
+        """Protect everything sent from now on with keys from ``secret``."""
+
+    def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
+        """Expect everything received from now on under keys from ``secret``."""
+
+    def skip_early_data(self, enabled: bool) -> None:
+        """Drop undecryptable 0-RTT records up to the limit (RFC 8446 4.2.10)."""
+
+    def emit(self, event: Event) -> None:
+        """Report an event to the application."""
+
+    def keylog(self, label: str, secret: bytes) -> None:
+        """Write one NSS key log line, when a key log was asked for."""
+
+
+class State(Protocol):
+    """One handshake state: named for the message it waits for."""
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        """Process ``message`` (its wire bytes are ``raw``); return the next state."""
+
+
+def unexpected(message: HandshakeMessage, state: object) -> UnexpectedMessage:
+    """The error for a message the state does not accept (RFC 8446 6.2)."""
+    return UnexpectedMessage(
+        f"unexpected {type(message).__name__} while in {type(state).__name__}"
+    )
+
+
+def check_offered(
+    extensions: tuple[Extension, ...], offered: frozenset[int], where: str
+) -> None:
+    """A server may only answer extensions the client sent (RFC 8446 4.2)."""
+    for ext in extensions:
+        ext_type = int(ext.ext_type)
+        if ext_type not in offered:
+            name = ExtensionType(ext_type).name if ext_type in ExtensionType._value2member_map_ else ext_type
+            raise UnsupportedExtension(f"{where} carries extension {name} that was not offered")

@@ -1,0 +1,449 @@
+"""TLS 1.3 client handshake (RFC 8446 2, 4.1-4.4), one class per state.
+
+Reading order follows the protocol: send ClientHello, process a possible
+HelloRetryRequest, process ServerHello and derive handshake keys, read the
+server's parameters (EncryptedExtensions, CertificateRequest), its
+Certificate and CertificateVerify, its Finished, then send ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from puretls.config import TLSConfig
+from puretls.crypto import key_schedule as ks
+from puretls.crypto.certs import public_key_from_der
+from puretls.crypto.groups import KeyExchange, generate_key_exchange
+from puretls.crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    PublicKey,
+    sign,
+    tls13_signed_content,
+    verify,
+)
+from puretls.crypto.suites import CipherSuiteInfo, suite_info
+from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
+from puretls.errors import (
+    DecodeError,
+    HandshakeFailure,
+    IllegalParameter,
+    MissingExtension,
+    ProtocolVersionError,
+)
+from puretls.events import HandshakeComplete, NewSessionTicketReceived
+from puretls.handshake.base import HandshakeIO, State, check_offered, unexpected
+from puretls.handshake.common13 import (
+    DOWNGRADE_SENTINELS,
+    choose_certificate,
+    handle_key_update,
+)
+from puretls.messages import (
+    ALPN,
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    Cookie,
+    EncryptedExtensions,
+    Extension,
+    Finished,
+    HandshakeMessage,
+    HelloRetryRequest,
+    KeyShare,
+    KeyShareEntry,
+    KeyUpdate,
+    NewSessionTicket,
+    PskKeyExchangeModes,
+    ServerHello,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    SupportedVersions,
+    find_extension,
+)
+from puretls.transcript import Transcript
+from puretls.verify import is_ip_address
+
+TLS13 = ProtocolVersion.TLSv1_3
+
+
+@dataclass(slots=True, kw_only=True)
+class _Offer:
+    """What the client put in its ClientHello, to check the server against."""
+
+    random: bytes
+    session_id: bytes
+    cipher_suites: tuple[int, ...]
+    key_exchanges: dict[int, KeyExchange]
+    extensions: tuple[Extension, ...]
+    offered_types: frozenset[int]
+
+
+def _build_client_hello(
+    config: TLSConfig, offer: _Offer, cookie: bytes | None
+) -> ClientHello:
+    """RFC 8446 4.1.2; extension order is free except pre_shared_key last."""
+    exts: list[Extension] = []
+    name = config.server_name
+    # RFC 6066 3: literal IP addresses are not permitted in server_name.
+    if name and not is_ip_address(name):
+        exts.append(ServerName(host_name=name.rstrip(".")))
+    exts += [
+        SupportedVersions(versions=(TLS13,)),
+        SupportedGroups(groups=config.groups),
+        SignatureAlgorithms(schemes=config.signature_schemes),
+        KeyShare(
+            client_shares=tuple(
+                KeyShareEntry(group=g, key_exchange=kx.public_bytes())
+                for g, kx in offer.key_exchanges.items()
+            )
+        ),
+        # Without psk_key_exchange_modes a server must not send tickets
+        # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
+        PskKeyExchangeModes(modes=(PskKeyExchangeMode.psk_dhe_ke,)),
+    ]
+    if config.alpn_protocols:
+        exts.append(ALPN(protocols=config.alpn_protocols))
+    if cookie is not None:
+        exts.append(Cookie(cookie=cookie))
+    return ClientHello(
+        random=offer.random,
+        legacy_session_id=offer.session_id,
+        cipher_suites=offer.cipher_suites,
+        extensions=tuple(exts),
+    )
+
+
+def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
+    suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
+    if not suites:
+        raise HandshakeFailure("no TLS 1.3 cipher suite is enabled")
+    return suites
+
+
+def start(io: HandshakeIO) -> State:
+    """Send the first ClientHello; the handshake then waits for ServerHello."""
+    config = io.config
+    if config.max_version < TLS13:
+        raise ProtocolVersionError("TLS 1.3 is disabled and TLS 1.2 is not available yet")
+    groups = config.key_share_groups or config.groups[:1]
+    offer = _Offer(
+        random=config.rng(32),
+        # RFC 8446 D.4: a non-empty session id turns on middlebox mode.
+        session_id=config.rng(32) if config.middlebox_compat else b"",
+        cipher_suites=_tls13_suites(config),
+        key_exchanges={g: generate_key_exchange(g, config.rng) for g in groups},
+        extensions=(),
+        offered_types=frozenset(),
+    )
+    hello = _build_client_hello(config, offer, cookie=None)
+    offer.extensions = hello.extensions
+    offer.offered_types = frozenset(int(e.ext_type) for e in hello.extensions)
+    io.negotiated.client_random = offer.random
+    transcript = Transcript()
+    transcript.update(io.send_handshake(hello))
+    return ExpectServerHello(offer=offer, transcript=transcript, retried=False)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectServerHello:
+    offer: _Offer
+    transcript: Transcript
+    retried: bool
+    retry_suite: int | None = None
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if isinstance(message, HelloRetryRequest):
+            return self._process_hello_retry_request(message, raw, io)
+        if not isinstance(message, ServerHello):
+            raise unexpected(message, self)
+        return self._process_server_hello(message, raw, io)
+
+    def _check_common(self, hello: ServerHello | HelloRetryRequest) -> CipherSuiteInfo:
+        """Checks shared by ServerHello and HelloRetryRequest (RFC 8446 4.1.3)."""
+        versions = find_extension(hello.extensions, SupportedVersions)
+        if versions is None:
+            # A server that negotiated TLS 1.2 or below; a TLS 1.3 server
+            # downgraded by an attacker marks the random (RFC 8446 4.1.3).
+            if hello.random[-8:] in DOWNGRADE_SENTINELS:
+                raise IllegalParameter("ServerHello.random carries a downgrade sentinel")
+            raise ProtocolVersionError("server chose a TLS version below 1.3, which is not offered")
+        if versions.selected != TLS13:
+            raise IllegalParameter(f"server selected version 0x{versions.selected or 0:04x}")
+        if hello.legacy_version != ProtocolVersion.TLSv1_2:
+            raise IllegalParameter("ServerHello.legacy_version is not 0x0303")
+        if hello.legacy_session_id_echo != self.offer.session_id:
+            raise IllegalParameter("ServerHello does not echo our legacy_session_id")
+        if hello.legacy_compression_method != 0:
+            raise IllegalParameter("ServerHello selects a compression method")
+        info = suite_info(hello.cipher_suite)
+        if info is None or hello.cipher_suite not in self.offer.cipher_suites:
+            raise IllegalParameter(f"server chose cipher suite 0x{hello.cipher_suite:04x} we did not offer")
+        if self.retry_suite is not None and hello.cipher_suite != self.retry_suite:
+            raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")
+        check_offered(hello.extensions, self.offer.offered_types, type(hello).__name__)
+        return info
+
+    def _process_hello_retry_request(
+        self, hrr: HelloRetryRequest, raw: bytes, io: HandshakeIO
+    ) -> State:
+        """RFC 8446 4.1.4: one retry, with a new share and the cookie echoed."""
+        if self.retried:
+            raise unexpected(hrr, self)
+        info = self._check_common(hrr)
+        key_share = find_extension(hrr.extensions, KeyShare)
+        cookie = find_extension(hrr.extensions, Cookie)
+        if key_share is None and cookie is None:
+            raise IllegalParameter("HelloRetryRequest would not change the ClientHello")
+        offer = self.offer
+        if key_share is not None:
+            group = key_share.selected_group
+            if group is None or group not in io.config.groups:
+                raise IllegalParameter("HelloRetryRequest selects a group we did not offer")
+            if group in offer.key_exchanges:
+                raise IllegalParameter("HelloRetryRequest asks for a key share we already sent")
+            offer.key_exchanges = {group: generate_key_exchange(group, io.config.rng)}
+        io.negotiated.hello_retry_request = True
+        io.negotiated.messages.append("HelloRetryRequest")
+        self.transcript.set_hash(info.hash_name)
+        self.transcript.rewrite_for_hello_retry_request()
+        self.transcript.update(raw)
+        if io.config.middlebox_compat:
+            io.send_change_cipher_spec()
+        hello = _build_client_hello(io.config, offer, cookie.cookie if cookie else None)
+        self.transcript.update(io.send_handshake(hello))
+        return ExpectServerHello(
+            offer=offer, transcript=self.transcript, retried=True, retry_suite=hrr.cipher_suite
+        )
+
+    def _process_server_hello(self, hello: ServerHello, raw: bytes, io: HandshakeIO) -> State:
+        info = self._check_common(hello)
+        key_share = find_extension(hello.extensions, KeyShare)
+        if key_share is None or key_share.server_share is None:
+            raise MissingExtension("ServerHello has no key_share (and we offered no PSK)")
+        share = key_share.server_share
+        kx = self.offer.key_exchanges.get(share.group)
+        if kx is None:
+            raise IllegalParameter("ServerHello key_share is for a group we sent no share for")
+        shared_secret = kx.exchange(share.key_exchange)
+        self.transcript.set_hash(info.hash_name)
+        self.transcript.update(raw)
+        hello_hash = self.transcript.digest()
+        handshake_secret = ks.EarlySecret(info.hash_name).handshake_secret(shared_secret)
+        client_secret = handshake_secret.client_handshake_traffic_secret(hello_hash)
+        server_secret = handshake_secret.server_handshake_traffic_secret(hello_hash)
+        io.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
+        io.keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_secret)
+        io.set_read_key(info, server_secret)
+        negotiated = io.negotiated
+        negotiated.cipher_suite = info
+        negotiated.group = share.group
+        negotiated.messages.append("ServerHello")
+        return ExpectEncryptedExtensions(
+            ctx=_ClientContext(
+                offer=self.offer,
+                transcript=self.transcript,
+                suite=info,
+                handshake_secret=handshake_secret,
+                client_secret=client_secret,
+                server_secret=server_secret,
+                ccs_sent=self.retried and io.config.middlebox_compat,
+            )
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class _ClientContext:
+    """State carried from ServerHello to the client's Finished."""
+
+    offer: _Offer
+    transcript: Transcript
+    suite: CipherSuiteInfo
+    handshake_secret: ks.HandshakeSecret
+    client_secret: bytes
+    server_secret: bytes
+    ccs_sent: bool
+    certificate_request: CertificateRequest | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectEncryptedExtensions:
+    ctx: _ClientContext
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if not isinstance(message, EncryptedExtensions):
+            raise unexpected(message, self)
+        check_offered(message.extensions, self.ctx.offer.offered_types, "EncryptedExtensions")
+        alpn = find_extension(message.extensions, ALPN)
+        if alpn is not None:
+            # RFC 7301 3.1: exactly one protocol, one that we offered.
+            if len(alpn.protocols) != 1 or alpn.protocols[0] not in io.config.alpn_protocols:
+                raise IllegalParameter("server selected an ALPN protocol we did not offer")
+            io.negotiated.alpn_protocol = alpn.protocols[0].decode("ascii", "replace")
+        io.negotiated.server_name = io.config.server_name
+        io.negotiated.messages.append("EncryptedExtensions")
+        self.ctx.transcript.update(raw)
+        return ExpectCertificateOrCertificateRequest(ctx=self.ctx)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectCertificateOrCertificateRequest:
+    ctx: _ClientContext
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if isinstance(message, CertificateRequest):
+            # RFC 8446 4.3.2: signature_algorithms is mandatory here.
+            if find_extension(message.extensions, SignatureAlgorithms) is None:
+                raise MissingExtension("CertificateRequest has no signature_algorithms")
+            if message.certificate_request_context:
+                raise IllegalParameter("CertificateRequest context must be empty in the handshake")
+            self.ctx.certificate_request = message
+            io.negotiated.messages.append("CertificateRequest")
+            self.ctx.transcript.update(raw)
+            return ExpectCertificate(ctx=self.ctx)
+        return ExpectCertificate(ctx=self.ctx).handle(message, raw, io)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectCertificate:
+    ctx: _ClientContext
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if not isinstance(message, Certificate):
+            raise unexpected(message, self)
+        if message.certificate_request_context:
+            raise IllegalParameter("server Certificate has a non-empty request context")
+        if not message.certificate_list:
+            # RFC 8446 4.4.2.4.
+            raise DecodeError("server sent an empty Certificate message")
+        chain = tuple(entry.cert_data for entry in message.certificate_list)
+        public_key = public_key_from_der(chain[0])
+        negotiated = io.negotiated
+        negotiated.peer_certificates = chain
+        negotiated.messages.append("Certificate")
+        verifier = io.config.verifier
+        if verifier is not None:
+            verified = verifier.verify(chain, io.config.server_name, io.config.clock())
+            negotiated.verified_chain = verified.certificates
+        self.ctx.transcript.update(raw)
+        return ExpectCertificateVerify(ctx=self.ctx, public_key=public_key)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectCertificateVerify:
+    ctx: _ClientContext
+    public_key: PublicKey
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if not isinstance(message, CertificateVerify):
+            raise unexpected(message, self)
+        scheme = message.algorithm
+        # RFC 8446 4.4.3: a scheme we offered, and never PKCS#1 v1.5 or SHA-1.
+        if scheme not in io.config.signature_schemes or scheme not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
+            raise IllegalParameter(f"CertificateVerify uses scheme 0x{scheme:04x} we did not offer")
+        content = tls13_signed_content(True, self.ctx.transcript.digest())
+        verify(scheme, self.public_key, content, message.signature)
+        io.negotiated.signature_scheme = scheme
+        io.negotiated.messages.append("CertificateVerify")
+        self.ctx.transcript.update(raw)
+        return ExpectFinished(ctx=self.ctx)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectFinished:
+    ctx: _ClientContext
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if not isinstance(message, Finished):
+            raise unexpected(message, self)
+        ctx = self.ctx
+        hash_name = ctx.suite.hash_name
+        ks.verify_finished(hash_name, ctx.server_secret, ctx.transcript.digest(), message.verify_data)
+        ctx.transcript.update(raw)
+        io.negotiated.messages.append("Finished")
+        server_finished_hash = ctx.transcript.digest()
+        master = ctx.handshake_secret.master_secret()
+        client_app = master.client_application_traffic_secret_0(server_finished_hash)
+        server_app = master.server_application_traffic_secret_0(server_finished_hash)
+        exporter = master.exporter_master_secret(server_finished_hash)
+        io.keylog("CLIENT_TRAFFIC_SECRET_0", client_app)
+        io.keylog("SERVER_TRAFFIC_SECRET_0", server_app)
+        io.keylog("EXPORTER_SECRET", exporter)
+        io.set_read_key(ctx.suite, server_app)
+        if not ctx.ccs_sent and io.config.middlebox_compat:
+            io.send_change_cipher_spec()
+        io.set_write_key(ctx.suite, ctx.client_secret)
+        if ctx.certificate_request is not None:
+            self._send_client_certificate(io)
+        verify_data = ks.finished_verify_data(hash_name, ctx.client_secret, ctx.transcript.digest())
+        ctx.transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
+        io.set_write_key(ctx.suite, client_app)
+        traffic = ClientTraffic(
+            suite=ctx.suite,
+            client_secret=client_app,
+            server_secret=server_app,
+            exporter_master_secret=exporter,
+            resumption_master_secret=master.resumption_master_secret(ctx.transcript.digest()),
+        )
+        io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
+        return traffic
+
+    def _send_client_certificate(self, io: HandshakeIO) -> None:
+        """RFC 8446 4.4.2: our chain (possibly empty) and, if any, a signature."""
+        ctx = self.ctx
+        request = ctx.certificate_request
+        assert request is not None
+        algorithms = find_extension(request.extensions, SignatureAlgorithms)
+        offered = algorithms.schemes if algorithms else ()
+        chosen = choose_certificate(io.config.certificates, offered)
+        chain = chosen[0].chain if chosen else ()
+        certificate = Certificate(
+            certificate_request_context=request.certificate_request_context,
+            certificate_list=tuple(CertificateEntry(cert_data=der) for der in chain),
+        )
+        ctx.transcript.update(io.send_handshake(certificate))
+        if chosen is None:
+            return
+        key, scheme = chosen
+        content = tls13_signed_content(False, ctx.transcript.digest())
+        signature = sign(scheme, key.private_key, content)
+        verify_msg = CertificateVerify(algorithm=scheme, signature=signature)
+        ctx.transcript.update(io.send_handshake(verify_msg))
+
+
+@dataclass(slots=True, kw_only=True)
+class ClientTraffic:
+    """Application data flows; post-handshake messages arrive here (RFC 8446 4.6)."""
+
+    suite: CipherSuiteInfo
+    client_secret: bytes
+    server_secret: bytes
+    exporter_master_secret: bytes
+    resumption_master_secret: bytes
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if isinstance(message, NewSessionTicket):
+            io.emit(
+                NewSessionTicketReceived(
+                    ticket_lifetime=message.ticket_lifetime, ticket=message.ticket
+                )
+            )
+            return self
+        if isinstance(message, KeyUpdate):
+            self.server_secret, self.client_secret = handle_key_update(
+                message, io, self.suite, self.server_secret, self.client_secret
+            )
+            return self
+        raise unexpected(message, self)
+
+    def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
+        """Our own KeyUpdate (RFC 8446 4.6.3)."""
+        request = (
+            KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+        )
+        io.send_handshake(KeyUpdate(request_update=request))
+        self.client_secret = ks.next_application_traffic_secret(self.suite.hash_name, self.client_secret)
+        io.set_write_key(self.suite, self.client_secret)
+
+

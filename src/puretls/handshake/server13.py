@@ -1,0 +1,460 @@
+"""TLS 1.3 server handshake (RFC 8446 2, 4.1-4.4), one class per state.
+
+The server reads a ClientHello, chooses version, suite, group, certificate
+and ALPN, asks for a retry when no usable key share came, then sends its
+whole flight (ServerHello .. Finished) at once and waits for the client's
+Finished (and certificate, when it asked for one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from puretls.config import TLSConfig
+from puretls.crypto import key_schedule as ks
+from puretls.crypto.certs import public_key_from_der
+from puretls.crypto.groups import generate_key_exchange
+from puretls.crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    PublicKey,
+    sign,
+    tls13_signed_content,
+    verify,
+)
+from puretls.crypto.suites import CipherSuiteInfo, suite_info
+from puretls.enums import AlertDescription, KeyUpdateRequest, ProtocolVersion
+from puretls.errors import (
+    CertificateError,
+    DecodeError,
+    HandshakeFailure,
+    IllegalParameter,
+    MissingExtension,
+    NoApplicationProtocol,
+    ProtocolVersionError,
+    TLSError,
+)
+from puretls.events import HandshakeComplete
+from puretls.handshake.base import HandshakeIO, State, unexpected
+from puretls.handshake.common13 import choose_certificate, handle_key_update
+from puretls.messages import (
+    ALPN,
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    Cookie,
+    EarlyData,
+    EncryptedExtensions,
+    Extension,
+    Finished,
+    HandshakeMessage,
+    HelloRetryRequest,
+    KeyShare,
+    KeyShareEntry,
+    KeyUpdate,
+    ServerHello,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    SupportedVersions,
+    find_extension,
+)
+from puretls.transcript import Transcript
+
+TLS13 = ProtocolVersion.TLSv1_3
+
+
+@dataclass(slots=True, kw_only=True)
+class _Retry:
+    """What the server remembers across its HelloRetryRequest."""
+
+    suite: CipherSuiteInfo
+    group: int
+    cookie: bytes
+    session_id: bytes
+
+
+@dataclass(slots=True, kw_only=True)
+class _Choice:
+    """The parameters chosen for one ClientHello."""
+
+    suite: CipherSuiteInfo
+    group: int
+    client_share: KeyShareEntry | None
+
+
+def _check_versions(hello: ClientHello) -> None:
+    """RFC 8446 4.2.1: TLS 1.3 is negotiated only through supported_versions."""
+    versions = find_extension(hello.extensions, SupportedVersions)
+    if versions is None or TLS13 not in versions.versions:
+        raise ProtocolVersionError(
+            "client does not offer TLS 1.3 (TLS 1.2 and below are not available yet)"
+        )
+    if hello.legacy_compression_methods != b"\x00":
+        # RFC 8446 4.1.2: exactly one byte, null compression.
+        raise IllegalParameter("TLS 1.3 ClientHello must offer only null compression")
+
+
+def _choose_suite(config: TLSConfig, hello: ClientHello) -> CipherSuiteInfo:
+    offered = set(hello.cipher_suites)
+    for suite in config.cipher_suites:
+        info = suite_info(suite)
+        if info is not None and info.tls13 and suite in offered:
+            return info
+    raise HandshakeFailure("no cipher suite in common with the client")
+
+
+def _choose_group(config: TLSConfig, hello: ClientHello) -> tuple[int, KeyShareEntry | None]:
+    """Prefer a group the client sent a share for; otherwise retry (RFC 8446 4.1.1)."""
+    groups_ext = find_extension(hello.extensions, SupportedGroups)
+    share_ext = find_extension(hello.extensions, KeyShare)
+    if groups_ext is None or share_ext is None:
+        # RFC 8446 9.2: both are mandatory for (EC)DHE.
+        missing = "supported_groups" if groups_ext is None else "key_share"
+        raise MissingExtension(f"ClientHello has no {missing} extension")
+    client_groups = groups_ext.groups
+    shares = {entry.group: entry for entry in share_ext.client_shares}
+    for group in shares:
+        if group not in client_groups:
+            # RFC 8446 4.2.8: shares must be for groups listed in supported_groups.
+            raise IllegalParameter("key_share for a group not in supported_groups")
+    for group in config.groups:
+        if group in shares:
+            return group, shares[group]
+    for group in config.groups:
+        if group in client_groups:
+            return group, None
+    raise HandshakeFailure("no key exchange group in common with the client")
+
+
+def _choose_alpn(config: TLSConfig, hello: ClientHello) -> bytes | None:
+    """RFC 7301 3.2: our preference among the client's; no overlap is fatal."""
+    alpn = find_extension(hello.extensions, ALPN)
+    if alpn is None or not config.alpn_protocols:
+        return None
+    for protocol in config.alpn_protocols:
+        if protocol in alpn.protocols:
+            return protocol
+    raise NoApplicationProtocol(
+        "no ALPN protocol in common (client offered "
+        + ", ".join(p.decode("ascii", "replace") for p in alpn.protocols)
+        + ")"
+    )
+
+
+def _apply_sni(io: HandshakeIO, hello: ClientHello) -> bool:
+    """Record the client's server_name and let the application switch configs."""
+    sni = find_extension(hello.extensions, ServerName)
+    name = sni.host_name if sni is not None else None
+    io.negotiated.server_name = name
+    callback = io.config.sni_callback
+    if callback is not None:
+        replacement = callback(name)
+        if replacement is not None:
+            io.config = replacement
+    return name is not None
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectClientHello:
+    """Waits for the first ClientHello, or the second after a retry."""
+
+    transcript: Transcript
+    retry: _Retry | None = None
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if not isinstance(message, ClientHello):
+            raise unexpected(message, self)
+        hello = message
+        _check_versions(hello)
+        if self.retry is None:
+            sni_acknowledged = _apply_sni(io, hello)
+            io.negotiated.client_random = hello.random
+        else:
+            sni_acknowledged = io.negotiated.server_name is not None
+        choice = self._choose(io.config, hello)
+        if choice.client_share is None:
+            return self._send_hello_retry_request(hello, raw, choice, io)
+        return self._send_server_flight(hello, raw, choice, sni_acknowledged, io)
+
+    def _choose(self, config: TLSConfig, hello: ClientHello) -> _Choice:
+        if self.retry is None:
+            suite = _choose_suite(config, hello)
+            group, share = _choose_group(config, hello)
+            return _Choice(suite=suite, group=group, client_share=share)
+        return self._check_second_hello(hello)
+
+    def _check_second_hello(self, hello: ClientHello) -> _Choice:
+        """RFC 8446 4.1.2: the retried hello answers exactly what we asked."""
+        retry = self.retry
+        assert retry is not None
+        if hello.legacy_session_id != retry.session_id:
+            raise IllegalParameter("second ClientHello changed legacy_session_id")
+        if retry.suite.suite not in hello.cipher_suites:
+            raise IllegalParameter("second ClientHello dropped the cipher suite we selected")
+        cookie = find_extension(hello.extensions, Cookie)
+        if cookie is None or cookie.cookie != retry.cookie:
+            raise IllegalParameter("second ClientHello does not echo our cookie")
+        share_ext = find_extension(hello.extensions, KeyShare)
+        shares = share_ext.client_shares if share_ext else ()
+        if len(shares) != 1 or shares[0].group != retry.group:
+            raise IllegalParameter("second ClientHello lacks the one key share we asked for")
+        if find_extension(hello.extensions, EarlyData) is not None:
+            # RFC 8446 4.2.10: no early data after a HelloRetryRequest.
+            raise IllegalParameter("second ClientHello offers early data")
+        return _Choice(suite=retry.suite, group=retry.group, client_share=shares[0])
+
+    def _send_hello_retry_request(
+        self, hello: ClientHello, raw: bytes, choice: _Choice, io: HandshakeIO
+    ) -> State:
+        if self.retry is not None:
+            raise IllegalParameter("second ClientHello still has no usable key share")
+        config = io.config
+        cookie = config.rng(32)
+        hrr = HelloRetryRequest(
+            legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=choice.suite.suite,
+            extensions=(
+                KeyShare(selected_group=choice.group),
+                SupportedVersions(selected=TLS13),
+                Cookie(cookie=cookie),
+            ),
+        )
+        transcript = self.transcript
+        transcript.set_hash(choice.suite.hash_name)
+        transcript.update(raw)
+        transcript.rewrite_for_hello_retry_request()
+        transcript.update(io.send_handshake(hrr))
+        io.negotiated.hello_retry_request = True
+        io.negotiated.messages += ["ClientHello", "HelloRetryRequest"]
+        if hello.legacy_session_id:
+            io.send_change_cipher_spec()
+        if find_extension(hello.extensions, EarlyData) is not None:
+            # RFC 8446 4.2.10: early data records follow; skip them.
+            io.skip_early_data(True)
+        retry = _Retry(
+            suite=choice.suite, group=choice.group, cookie=cookie, session_id=hello.legacy_session_id
+        )
+        return ExpectClientHello(transcript=transcript, retry=retry)
+
+    def _send_server_flight(
+        self,
+        hello: ClientHello,
+        raw: bytes,
+        choice: _Choice,
+        sni_acknowledged: bool,
+        io: HandshakeIO,
+    ) -> State:
+        config = io.config
+        sig_ext = find_extension(hello.extensions, SignatureAlgorithms)
+        if sig_ext is None:
+            raise MissingExtension("ClientHello has no signature_algorithms extension")
+        chosen = choose_certificate(config.certificates, sig_ext.schemes)
+        if chosen is None:
+            if not config.certificates:
+                raise TLSError("server has no certificate configured", alert=AlertDescription.internal_error)
+            raise HandshakeFailure("no certificate fits the client's signature_algorithms")
+        certified, scheme = chosen
+        alpn = _choose_alpn(config, hello)
+        assert choice.client_share is not None
+        kx = generate_key_exchange(choice.group, config.rng)
+        shared_secret = kx.exchange(choice.client_share.key_exchange)
+        suite = choice.suite
+        server_hello = ServerHello(
+            random=config.rng(32),
+            legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=suite.suite,
+            extensions=(
+                KeyShare(server_share=KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())),
+                SupportedVersions(selected=TLS13),
+            ),
+        )
+        transcript = self.transcript
+        if self.retry is None:
+            transcript.set_hash(suite.hash_name)
+        transcript.update(raw)
+        transcript.update(io.send_handshake(server_hello))
+        hello_hash = transcript.digest()
+        negotiated = io.negotiated
+        negotiated.cipher_suite = suite
+        negotiated.group = choice.group
+        negotiated.signature_scheme = scheme
+        negotiated.alpn_protocol = alpn.decode("ascii", "replace") if alpn else None
+        if self.retry is None:
+            negotiated.messages.append("ClientHello")
+        negotiated.messages.append("ServerHello")
+
+        handshake_secret = ks.EarlySecret(suite.hash_name).handshake_secret(shared_secret)
+        client_hs = handshake_secret.client_handshake_traffic_secret(hello_hash)
+        server_hs = handshake_secret.server_handshake_traffic_secret(hello_hash)
+        io.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs)
+        io.keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs)
+        # RFC 8446 D.4: one dummy change_cipher_spec after our first flight
+        # message when the client is in compatibility mode.
+        if hello.legacy_session_id and self.retry is None:
+            io.send_change_cipher_spec()
+        io.set_write_key(suite, server_hs)
+
+        extensions: list[Extension] = []
+        if sni_acknowledged:
+            extensions.append(ServerName())
+        if alpn is not None:
+            extensions.append(ALPN(protocols=(alpn,)))
+        transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
+        if config.request_client_certificate:
+            request = CertificateRequest(
+                extensions=(SignatureAlgorithms(schemes=config.signature_schemes),)
+            )
+            transcript.update(io.send_handshake(request))
+        certificate = Certificate(
+            certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
+        )
+        transcript.update(io.send_handshake(certificate))
+        signature = sign(scheme, certified.private_key, tls13_signed_content(True, transcript.digest()))
+        transcript.update(io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature)))
+        verify_data = ks.finished_verify_data(suite.hash_name, server_hs, transcript.digest())
+        transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
+        negotiated.messages += ["EncryptedExtensions"]
+        if config.request_client_certificate:
+            negotiated.messages.append("CertificateRequest")
+        negotiated.messages += ["Certificate", "CertificateVerify", "Finished"]
+
+        server_finished_hash = transcript.digest()
+        master = handshake_secret.master_secret()
+        client_app = master.client_application_traffic_secret_0(server_finished_hash)
+        server_app = master.server_application_traffic_secret_0(server_finished_hash)
+        exporter = master.exporter_master_secret(server_finished_hash)
+        io.keylog("CLIENT_TRAFFIC_SECRET_0", client_app)
+        io.keylog("SERVER_TRAFFIC_SECRET_0", server_app)
+        io.keylog("EXPORTER_SECRET", exporter)
+        io.set_write_key(suite, server_app)
+        io.set_read_key(suite, client_hs)
+        if find_extension(hello.extensions, EarlyData) is not None:
+            # We never accept 0-RTT yet: skip what we cannot decrypt.
+            io.skip_early_data(True)
+        ctx = _ServerContext(
+            transcript=transcript,
+            suite=suite,
+            master=master,
+            client_hs=client_hs,
+            client_app=client_app,
+            server_app=server_app,
+            exporter=exporter,
+        )
+        if config.request_client_certificate:
+            return ExpectClientCertificate(ctx=ctx)
+        return ExpectClientFinished(ctx=ctx)
+
+
+@dataclass(slots=True, kw_only=True)
+class _ServerContext:
+    transcript: Transcript
+    suite: CipherSuiteInfo
+    master: ks.MasterSecret
+    client_hs: bytes
+    client_app: bytes
+    server_app: bytes
+    exporter: bytes
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectClientCertificate:
+    ctx: _ServerContext
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        io.skip_early_data(False)
+        if not isinstance(message, Certificate):
+            raise unexpected(message, self)
+        if message.certificate_request_context:
+            raise IllegalParameter("client Certificate has the wrong request context")
+        self.ctx.transcript.update(raw)
+        io.negotiated.messages.append("Certificate")
+        chain = tuple(entry.cert_data for entry in message.certificate_list)
+        if not chain:
+            if io.config.require_client_certificate:
+                # RFC 8446 4.4.2.4.
+                raise CertificateError(
+                    "client sent no certificate, but one is required",
+                    alert=AlertDescription.certificate_required,
+                )
+            return ExpectClientFinished(ctx=self.ctx)
+        public_key = public_key_from_der(chain[0])
+        io.negotiated.peer_certificates = chain
+        verifier = io.config.verifier
+        if verifier is not None:
+            verified = verifier.verify(chain, None, io.config.clock())
+            io.negotiated.verified_chain = verified.certificates
+        return ExpectClientCertificateVerify(ctx=self.ctx, public_key=public_key)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectClientCertificateVerify:
+    ctx: _ServerContext
+    public_key: PublicKey
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if not isinstance(message, CertificateVerify):
+            raise unexpected(message, self)
+        scheme = message.algorithm
+        if scheme not in io.config.signature_schemes or scheme not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
+            raise IllegalParameter(f"client CertificateVerify uses scheme 0x{scheme:04x} we did not offer")
+        content = tls13_signed_content(False, self.ctx.transcript.digest())
+        verify(scheme, self.public_key, content, message.signature)
+        self.ctx.transcript.update(raw)
+        io.negotiated.messages.append("CertificateVerify")
+        return ExpectClientFinished(ctx=self.ctx)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExpectClientFinished:
+    ctx: _ServerContext
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        io.skip_early_data(False)
+        if not isinstance(message, Finished):
+            raise unexpected(message, self)
+        ctx = self.ctx
+        hash_name = ctx.suite.hash_name
+        ks.verify_finished(hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data)
+        ctx.transcript.update(raw)
+        io.negotiated.messages.append("Finished")
+        io.set_read_key(ctx.suite, ctx.client_app)
+        io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
+        return ServerTraffic(
+            suite=ctx.suite,
+            client_secret=ctx.client_app,
+            server_secret=ctx.server_app,
+            exporter_master_secret=ctx.exporter,
+            resumption_master_secret=ctx.master.resumption_master_secret(ctx.transcript.digest()),
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class ServerTraffic:
+    """Application data flows; the client may only send KeyUpdate now."""
+
+    suite: CipherSuiteInfo
+    client_secret: bytes
+    server_secret: bytes
+    exporter_master_secret: bytes
+    resumption_master_secret: bytes
+
+    def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if isinstance(message, KeyUpdate):
+            self.client_secret, self.server_secret = handle_key_update(
+                message, io, self.suite, self.client_secret, self.server_secret
+            )
+            return self
+        raise unexpected(message, self)
+
+    def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
+        """Our own KeyUpdate (RFC 8446 4.6.3)."""
+        request = (
+            KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+        )
+        io.send_handshake(KeyUpdate(request_update=request))
+        self.server_secret = ks.next_application_traffic_secret(self.suite.hash_name, self.server_secret)
+        io.set_write_key(self.suite, self.server_secret)
+
+
