@@ -1,0 +1,93 @@
+"""Handshake message reassembly (RFC 8446 5.1, RFC 5246 6.2.1).
+
+Handshake messages may be coalesced into one record or split across many;
+the reassembler turns the concatenated handshake fragments back into whole
+messages, each with its 4-byte header (the transcript hashes those bytes).
+"""
+
+from __future__ import annotations
+
+from puretls.errors import IllegalParameter
+
+HANDSHAKE_HEADER_LENGTH = 4
+
+# The largest message body accepted by default.  It bounds the memory a peer
+# can make us buffer before any message is complete; a connection that
+# expects long certificate chains can raise it.
+DEFAULT_MAX_MESSAGE_SIZE = 2**16
+
+_COMPACT_THRESHOLD = 1 << 16
+
+
+class HandshakeReassembler:
+    """Collects handshake fragments and returns whole messages in order."""
+
+    __slots__ = ("_buf", "_pos", "max_message_size")
+
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self.max_message_size = max_message_size
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet returned in a message."""
+        return len(self._buf) - self._pos
+
+    @property
+    def has_partial(self) -> bool:
+        """Whether buffered bytes end inside an unfinished message.
+
+        RFC 8446 5.1: handshake messages MUST NOT be interleaved with other
+        record types and MUST NOT span key changes; the connection asks this
+        before accepting another content type or switching keys.
+        """
+        pos, end = self._pos, len(self._buf)
+        while pos < end:
+            if end - pos < HANDSHAKE_HEADER_LENGTH:
+                return True
+            pos += HANDSHAKE_HEADER_LENGTH + self._body_length(pos)
+            if pos > end:
+                return True
+        return False
+
+    def feed(self, fragment: bytes | bytearray | memoryview) -> None:
+        if self._pos and self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        self._buf += fragment
+
+    def next_message(self) -> tuple[int, bytes] | None:
+        """The next whole message as (msg_type, header + body), or None."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < HANDSHAKE_HEADER_LENGTH:
+            return None
+        end = pos + HANDSHAKE_HEADER_LENGTH + self._body_length(pos)
+        if len(buf) < end:
+            return None
+        with memoryview(buf) as view:
+            message = view[pos:end].tobytes()
+        self._pos = end
+        self._compact()
+        return message[0], message
+
+    def _body_length(self, pos: int) -> int:
+        """The uint24 length at ``pos``, checked against the size limit."""
+        buf = self._buf
+        length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+        if length > self.max_message_size:
+            # No alert is prescribed for this; like OpenSSL's "excessive
+            # message size" we answer illegal_parameter.
+            raise IllegalParameter(
+                f"handshake message type {buf[pos]} declares {length} bytes, "
+                f"more than the limit of {self.max_message_size}"
+            )
+        return length
+
+    def _compact(self) -> None:
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        elif self._pos >= _COMPACT_THRESHOLD:
+            del self._buf[: self._pos]
+            self._pos = 0
