@@ -145,6 +145,8 @@ class Connection:
     def send_handshake(self, message: HandshakeMessage) -> bytes:
         encoded = message.encode()
         self._flight += encoded
+        if not self.handshake_complete:
+            self.negotiated.log_message(type(message).__name__, "sent")
         return encoded
 
     def send_change_cipher_spec(self) -> None:
@@ -157,9 +159,10 @@ class Connection:
         self._records.set_write_protection(TLS13Protection(suite, key, iv))
 
     def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
-        # RFC 8446 5.1: handshake messages must not span a key change.
-        if self._reassembler.has_partial:
-            raise UnexpectedMessage("handshake message spans a key change")
+        # RFC 8446 5.1: a key change must fall on a record boundary, so
+        # nothing may remain buffered under the old key.
+        if self._reassembler.buffered:
+            raise UnexpectedMessage("handshake data under the old key follows a key change")
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
         self._records.set_read_protection(TLS13Protection(suite, key, iv))
 
@@ -260,6 +263,8 @@ class Connection:
             message = decode_handshake(msg_type, raw[4:])
             assert self._state is not None
             was_complete = self.handshake_complete
+            if not was_complete:
+                self.negotiated.log_message(type(message).__name__, "received")
             self._state = self._state.handle(message, raw, self)
             if not was_complete and isinstance(self._state, _Traffic):
                 self.handshake_complete = True

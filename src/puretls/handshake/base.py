@@ -38,8 +38,15 @@ class Negotiated:
     session_resumed: bool = False
     hello_retry_request: bool = False
     client_random: bytes = b""
-    # Extra view for people watching the handshake: message names in order.
+    # For people watching the handshake: message names in the order this
+    # side sent or received them, and for each whether it was "sent" or
+    # "received".
     messages: list[str] = field(default_factory=list)
+    message_directions: list[str] = field(default_factory=list)
+
+    def log_message(self, name: str, direction: str) -> None:
+        self.messages.append(name)
+        self.message_directions.append(direction)
 
 
 class HandshakeIO(Protocol):

@@ -205,7 +205,6 @@ class ExpectServerHello:
                 raise IllegalParameter("HelloRetryRequest asks for a key share we already sent")
             offer.key_exchanges = {group: generate_key_exchange(group, io.config.rng)}
         io.negotiated.hello_retry_request = True
-        io.negotiated.messages.append("HelloRetryRequest")
         self.transcript.set_hash(info.hash_name)
         self.transcript.rewrite_for_hello_retry_request()
         self.transcript.update(raw)
@@ -227,7 +226,8 @@ class ExpectServerHello:
         if kx is None:
             raise IllegalParameter("ServerHello key_share is for a group we sent no share for")
         shared_secret = kx.exchange(share.key_exchange)
-        self.transcript.set_hash(info.hash_name)
+        if not self.retried:  # after a retry the hash is already known
+            self.transcript.set_hash(info.hash_name)
         self.transcript.update(raw)
         hello_hash = self.transcript.digest()
         handshake_secret = ks.EarlySecret(info.hash_name).handshake_secret(shared_secret)
@@ -239,7 +239,6 @@ class ExpectServerHello:
         negotiated = io.negotiated
         negotiated.cipher_suite = info
         negotiated.group = share.group
-        negotiated.messages.append("ServerHello")
         return ExpectEncryptedExtensions(
             ctx=_ClientContext(
                 offer=self.offer,
@@ -282,7 +281,6 @@ class ExpectEncryptedExtensions:
                 raise IllegalParameter("server selected an ALPN protocol we did not offer")
             io.negotiated.alpn_protocol = alpn.protocols[0].decode("ascii", "replace")
         io.negotiated.server_name = io.config.server_name
-        io.negotiated.messages.append("EncryptedExtensions")
         self.ctx.transcript.update(raw)
         return ExpectCertificateOrCertificateRequest(ctx=self.ctx)
 
@@ -299,7 +297,6 @@ class ExpectCertificateOrCertificateRequest:
             if message.certificate_request_context:
                 raise IllegalParameter("CertificateRequest context must be empty in the handshake")
             self.ctx.certificate_request = message
-            io.negotiated.messages.append("CertificateRequest")
             self.ctx.transcript.update(raw)
             return ExpectCertificate(ctx=self.ctx)
         return ExpectCertificate(ctx=self.ctx).handle(message, raw, io)
@@ -321,7 +318,6 @@ class ExpectCertificate:
         public_key = public_key_from_der(chain[0])
         negotiated = io.negotiated
         negotiated.peer_certificates = chain
-        negotiated.messages.append("Certificate")
         verifier = io.config.verifier
         if verifier is not None:
             verified = verifier.verify(chain, io.config.server_name, io.config.clock())
@@ -345,7 +341,6 @@ class ExpectCertificateVerify:
         content = tls13_signed_content(True, self.ctx.transcript.digest())
         verify(scheme, self.public_key, content, message.signature)
         io.negotiated.signature_scheme = scheme
-        io.negotiated.messages.append("CertificateVerify")
         self.ctx.transcript.update(raw)
         return ExpectFinished(ctx=self.ctx)
 
@@ -361,7 +356,6 @@ class ExpectFinished:
         hash_name = ctx.suite.hash_name
         ks.verify_finished(hash_name, ctx.server_secret, ctx.transcript.digest(), message.verify_data)
         ctx.transcript.update(raw)
-        io.negotiated.messages.append("Finished")
         server_finished_hash = ctx.transcript.digest()
         master = ctx.handshake_secret.master_secret()
         client_app = master.client_application_traffic_secret_0(server_finished_hash)

@@ -227,7 +227,6 @@ class ExpectClientHello:
         transcript.rewrite_for_hello_retry_request()
         transcript.update(io.send_handshake(hrr))
         io.negotiated.hello_retry_request = True
-        io.negotiated.messages += ["ClientHello", "HelloRetryRequest"]
         if hello.legacy_session_id:
             io.send_change_cipher_spec()
         if find_extension(hello.extensions, EarlyData) is not None:
@@ -281,9 +280,6 @@ class ExpectClientHello:
         negotiated.group = choice.group
         negotiated.signature_scheme = scheme
         negotiated.alpn_protocol = alpn.decode("ascii", "replace") if alpn else None
-        if self.retry is None:
-            negotiated.messages.append("ClientHello")
-        negotiated.messages.append("ServerHello")
 
         handshake_secret = ks.EarlySecret(suite.hash_name).handshake_secret(shared_secret)
         client_hs = handshake_secret.client_handshake_traffic_secret(hello_hash)
@@ -315,10 +311,6 @@ class ExpectClientHello:
         transcript.update(io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature)))
         verify_data = ks.finished_verify_data(suite.hash_name, server_hs, transcript.digest())
         transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
-        negotiated.messages += ["EncryptedExtensions"]
-        if config.request_client_certificate:
-            negotiated.messages.append("CertificateRequest")
-        negotiated.messages += ["Certificate", "CertificateVerify", "Finished"]
 
         server_finished_hash = transcript.digest()
         master = handshake_secret.master_secret()
@@ -369,7 +361,6 @@ class ExpectClientCertificate:
         if message.certificate_request_context:
             raise IllegalParameter("client Certificate has the wrong request context")
         self.ctx.transcript.update(raw)
-        io.negotiated.messages.append("Certificate")
         chain = tuple(entry.cert_data for entry in message.certificate_list)
         if not chain:
             if io.config.require_client_certificate:
@@ -402,7 +393,6 @@ class ExpectClientCertificateVerify:
         content = tls13_signed_content(False, self.ctx.transcript.digest())
         verify(scheme, self.public_key, content, message.signature)
         self.ctx.transcript.update(raw)
-        io.negotiated.messages.append("CertificateVerify")
         return ExpectClientFinished(ctx=self.ctx)
 
 
@@ -418,7 +408,6 @@ class ExpectClientFinished:
         hash_name = ctx.suite.hash_name
         ks.verify_finished(hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data)
         ctx.transcript.update(raw)
-        io.negotiated.messages.append("Finished")
         io.set_read_key(ctx.suite, ctx.client_app)
         io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
         return ServerTraffic(
