@@ -1,0 +1,181 @@
+"""The record layer as the connection sees it (RFC 8446 5).
+
+``feed`` bytes in, ``read`` (content type, plaintext) out; ``write`` content
+and get the bytes of whole records back.  The layer holds the current read
+and write protection and enforces the record-level rules, but decides
+nothing about the handshake: a change_cipher_spec record, for instance, is
+handed up and the connection chooses whether to drop it.
+"""
+
+from __future__ import annotations
+
+from puretls.enums import ContentType
+from puretls.errors import BadRecordMac, UnexpectedMessage
+from puretls.record.deframer import (
+    MAX_PLAINTEXT_LENGTH,
+    MAX_TLS13_CIPHERTEXT_LENGTH,
+    Record,
+    RecordDeframer,
+    check_fragment,
+    check_plaintext_record,
+)
+from puretls.record.fragment import fragment
+from puretls.record.protection import TAG_LENGTH, NullProtection, RecordProtection
+
+_CCS = int(ContentType.change_cipher_spec)
+_APPLICATION_DATA = int(ContentType.application_data)
+
+# What a skipped record is charged against the early data budget: its
+# fragment less the smallest TLS 1.3 overhead (tag and inner content type).
+# RFC 8446 4.6.1 counts only application data payload, so an honest client
+# that sends exactly max_early_data_size is never over budget.
+_MIN_PROTECTED_OVERHEAD = TAG_LENGTH + 1
+
+
+class RecordLayer:
+    """Deframes, deprotects, fragments and protects records for one connection."""
+
+    def __init__(
+        self,
+        max_record_length: int = MAX_TLS13_CIPHERTEXT_LENGTH,
+        max_fragment_length: int = MAX_PLAINTEXT_LENGTH,
+    ) -> None:
+        self._deframer = RecordDeframer(max_record_length)
+        self._read: RecordProtection = NullProtection()
+        self._write: RecordProtection = NullProtection()
+        # Plaintext bytes per outgoing record.  RFC 8449 record_size_limit
+        # in TLS 1.3 counts the inner content type too: set it to limit - 1.
+        self.max_fragment_length = max_fragment_length
+        # Records read / written under the current key, for key-update policy.
+        self.records_read = 0
+        self.records_written = 0
+        self._skip_budget: int | None = None
+        self.early_data_skipped = 0
+
+    # -- configuration -------------------------------------------------------
+
+    @property
+    def max_record_length(self) -> int:
+        """The largest record length field accepted (2^14 + 2048 for TLS 1.2)."""
+        return self._deframer.max_record_length
+
+    @max_record_length.setter
+    def max_record_length(self, value: int) -> None:
+        self._deframer.max_record_length = value
+
+    @property
+    def read_protection(self) -> RecordProtection:
+        return self._read
+
+    @property
+    def write_protection(self) -> RecordProtection:
+        return self._write
+
+    def set_read_protection(self, protection: RecordProtection) -> None:
+        self._read = protection
+        self.records_read = 0
+
+    def set_write_protection(self, protection: RecordProtection) -> None:
+        self._write = protection
+        self.records_written = 0
+
+    @property
+    def buffered(self) -> int:
+        """Received bytes that do not yet form a whole record."""
+        return self._deframer.buffered
+
+    # -- early data skipping (RFC 8446 4.2.10) -------------------------------
+
+    @property
+    def skipping_early_data(self) -> bool:
+        return self._skip_budget is not None
+
+    def skip_early_data(self, budget: int) -> None:
+        """Drop 0-RTT records the server will not read, up to ``budget`` bytes.
+
+        RFC 8446 4.2.10: a server that rejects early data skips records that
+        fail to deprotect under its current read key; after a
+        HelloRetryRequest (read protection still plaintext) it skips every
+        application_data record.  The first record that deprotects ends
+        skipping; so does :meth:`stop_skipping_early_data`.
+        """
+        self._skip_budget = budget
+
+    def stop_skipping_early_data(self) -> None:
+        self._skip_budget = None
+
+    def _charge_skipped(self, rec: Record) -> None:
+        assert self._skip_budget is not None
+        cost = max(0, len(rec.fragment) - _MIN_PROTECTED_OVERHEAD)
+        self.early_data_skipped += cost
+        self._skip_budget -= cost
+        if self._skip_budget < 0:
+            raise BadRecordMac(
+                f"too much early data skipped: {self.early_data_skipped} bytes, "
+                "more than max_early_data_size"
+            )
+
+    # -- receiving -----------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        self._deframer.feed(data)
+
+    def read(self) -> tuple[int, bytes] | None:
+        """The next (content type, plaintext), or None until more bytes arrive."""
+        while True:
+            rec = self._deframer.next_record()
+            if rec is None:
+                return None
+            result = self._receive(rec)
+            if result is not None:
+                return result
+
+    def _receive(self, rec: Record) -> tuple[int, bytes] | None:
+        protection = self._read
+        if not protection.protected:
+            return self._receive_plaintext(rec)
+        if rec.content_type == _CCS and protection.hides_content_type:
+            # RFC 8446 5: an unprotected change_cipher_spec may arrive while
+            # handshake keys are in use (middlebox compatibility, D.4).
+            check_plaintext_record(rec)
+            return rec.content_type, rec.fragment
+        if self._skip_budget is not None and rec.content_type == _APPLICATION_DATA:
+            try:
+                content_type, data = protection.open(rec)
+            except BadRecordMac:
+                self._charge_skipped(rec)
+                return None
+            self._skip_budget = None
+        else:
+            content_type, data = protection.open(rec)
+        check_fragment(content_type, len(data))
+        self.records_read += 1
+        return content_type, data
+
+    def _receive_plaintext(self, rec: Record) -> tuple[int, bytes] | None:
+        if rec.content_type == _APPLICATION_DATA:
+            if self._skip_budget is not None:
+                # After a HelloRetryRequest: 0-RTT records we cannot read.
+                self._charge_skipped(rec)
+                return None
+            raise UnexpectedMessage("application_data record before keys were established")
+        check_plaintext_record(rec)
+        self.records_read += 1
+        return self._read.open(rec)
+
+    # -- sending -------------------------------------------------------------
+
+    def write(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
+        """The bytes of the records that carry ``data`` (none if it is empty)."""
+        protection = self._write
+        if content_type == _CCS and protection.hides_content_type:
+            # RFC 8446 D.4: the compatibility change_cipher_spec goes out as a
+            # plaintext record even when handshake keys are already set.
+            protection = NullProtection()
+        records = [
+            protection.seal(content_type, piece)
+            for piece in fragment(data, self.max_fragment_length)
+        ]
+        if protection is self._write:
+            self.records_written += len(records)
+        return b"".join(records)
