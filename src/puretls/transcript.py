@@ -1,0 +1,110 @@
+"""The running handshake transcript hash (RFC 8446 4.4.1).
+
+A client does not know the hash before ServerHello picks a suite, so the
+transcript buffers message bytes until :meth:`Transcript.set_hash` is called.
+A HelloRetryRequest replaces ClientHello1 with a synthetic ``message_hash``
+message (RFC 8446 4.4.1), which :meth:`Transcript.rewrite_for_hello_retry_request`
+performs.  Hashing uses hashlib; ``digest()`` copies the running state, so
+asking for an intermediate hash never disturbs the transcript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from puretls.enums import HandshakeType
+from puretls.errors import InternalError
+
+
+def _new_hash(hash_name: str) -> Any:
+    try:
+        return hashlib.new(hash_name)
+    except ValueError:
+        raise InternalError(f"unsupported transcript hash {hash_name!r}") from None
+
+
+class Transcript:
+    """Transcript-Hash over the handshake messages, headers included."""
+
+    __slots__ = ("_buffer", "_first_type", "_hash", "_hash_name", "_messages")
+
+    def __init__(self, hash_name: str | None = None) -> None:
+        self._hash_name: str | None = None
+        self._hash: Any = None
+        # Until the hash is known the raw bytes are kept (a client learns
+        # the hash from ServerHello or HelloRetryRequest).
+        self._buffer = bytearray()
+        self._messages = 0
+        self._first_type: int | None = None
+        if hash_name is not None:
+            self.set_hash(hash_name)
+
+    @property
+    def hash_name(self) -> str | None:
+        return self._hash_name
+
+    @property
+    def hash_known(self) -> bool:
+        return self._hash_name is not None
+
+    def set_hash(self, hash_name: str) -> None:
+        """Fix the hash (once); the messages buffered so far are hashed now."""
+        if self._hash_name is not None:
+            raise InternalError("transcript hash already chosen")
+        h = _new_hash(hash_name)
+        h.update(self._buffer)
+        self._buffer.clear()
+        self._hash_name = hash_name
+        self._hash = h
+
+    def update(self, message: bytes) -> None:
+        """Add one complete handshake message (4-byte header included)."""
+        if self._messages == 0:
+            self._first_type = message[0] if message else None
+        if self._hash is None:
+            self._buffer += message
+        else:
+            self._hash.update(message)
+        self._messages += 1
+
+    def _require_hash(self) -> Any:
+        if self._hash is None:
+            raise InternalError("transcript hash not chosen yet")
+        return self._hash
+
+    def digest(self) -> bytes:
+        """Transcript-Hash of the messages so far, without consuming the state."""
+        return bytes(self._require_hash().copy().digest())
+
+    def digest_with(self, extra: bytes) -> bytes:
+        """Hash of transcript || extra, leaving the transcript unchanged.
+
+        Used for PSK binders over a truncated ClientHello (RFC 8446 4.2.11.2).
+        """
+        h = self._require_hash().copy()
+        h.update(extra)
+        return bytes(h.digest())
+
+    def rewrite_for_hello_retry_request(self) -> None:
+        """Replace ClientHello1 with message_hash (RFC 8446 4.4.1).
+
+        Transcript-Hash(ClientHello1, HelloRetryRequest, ...) =
+            Hash(message_hash ||        /* Handshake type */
+                 00 00 Hash.length  ||  /* Handshake message length (bytes) */
+                 Hash(ClientHello1) ||  /* Hash of ClientHello1 */
+                 HelloRetryRequest  || ... || Mn)
+        """
+        if self._messages != 1 or self._first_type != HandshakeType.client_hello:
+            raise InternalError("HelloRetryRequest rewrite needs exactly ClientHello1")
+        h = self._require_hash()
+        client_hello_hash = bytes(h.digest())
+        fresh = _new_hash(h.name)
+        header = bytes((HandshakeType.message_hash, 0, 0, len(client_hello_hash)))
+        fresh.update(header + client_hello_hash)
+        self._hash = fresh
+        # A second HelloRetryRequest is a protocol error (RFC 8446 4.1.4).
+        self._first_type = HandshakeType.message_hash
+
+    def __repr__(self) -> str:
+        return f"Transcript({self._hash_name or 'hash pending'}, {self._messages} messages)"
