@@ -191,9 +191,10 @@ def _plain(content_type: int, fragment: bytes) -> Record:
     )
 
 
-def test_zero_length_handshake_record_is_unexpected_message() -> None:
-    with pytest.raises(UnexpectedMessage):
-        check_plaintext_record(_plain(22, b""))
+@pytest.mark.parametrize("content_type", [20, 22], ids=["change_cipher_spec", "handshake"])
+def test_zero_length_handshake_or_ccs_record_is_unexpected_message(content_type: int) -> None:
+    with pytest.raises(UnexpectedMessage, match="zero-length"):
+        check_plaintext_record(_plain(content_type, b""))
 
 
 def test_zero_length_alert_record_is_decode_error() -> None:

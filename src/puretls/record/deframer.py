@@ -97,9 +97,11 @@ def check_fragment(content_type: int, length: int) -> None:
     if length == 0:
         # RFC 8446 5.1: "Implementations MUST NOT send zero-length fragments
         # of Handshake types"; an Alert record holds exactly one alert, so an
-        # empty one is malformed.  Empty application_data is allowed.
-        if content_type == ContentType.handshake:
-            raise UnexpectedMessage("zero-length handshake record")
+        # empty one is malformed; RFC 5246 6.2.1 adds ChangeCipherSpec, whose
+        # only valid body is 0x01 (RFC 8446 5: otherwise unexpected_message).
+        # Empty application_data is allowed.
+        if content_type in (ContentType.handshake, ContentType.change_cipher_spec):
+            raise UnexpectedMessage(f"zero-length {ContentType(content_type).name} record")
         if content_type == ContentType.alert:
             raise DecodeError("zero-length alert record")
 
