@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from puretls.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 
 if TYPE_CHECKING:
+    from puretls.messages import HandshakeMessage
     from puretls.crypto.signatures import PrivateKey
     from puretls.verify import CertificateVerifier
 
@@ -111,5 +112,11 @@ class TLSConfig:
     # Server: called with the client's SNI (or None); may return another
     # config to use for this connection (the stdlib's sni_callback).
     sni_callback: Callable[[str | None], TLSConfig | None] | None = field(
+        default=None, compare=False
+    )
+    # Rewrites any handshake message just before it is sent; the handshake
+    # then continues from what was actually sent.  For experiments, for
+    # mimicking other implementations, and for replaying RFC 8448 exactly.
+    message_hook: Callable[[HandshakeMessage], HandshakeMessage] | None = field(
         default=None, compare=False
     )

@@ -18,7 +18,7 @@ from collections import deque
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
 from puretls.crypto.suites import CipherSuiteInfo
-from puretls.enums import AlertDescription, AlertLevel, ContentType
+from puretls.enums import AlertDescription, AlertLevel, ContentType, ProtocolVersion
 from puretls.errors import (
     ConnectionClosed,
     InternalError,
@@ -32,7 +32,7 @@ from puretls.handshake import client13, server13
 from puretls.handshake.base import Negotiated, State
 from puretls.messages import Alert, HandshakeMessage, decode_handshake
 from puretls.record.layer import RecordLayer
-from puretls.record.protection import TLS13Protection
+from puretls.record.protection import NullProtection, TLS13Protection
 from puretls.record.reassembly import HandshakeReassembler
 from puretls.transcript import Transcript
 
@@ -74,7 +74,12 @@ class Connection:
         if self._started:
             return
         self._started = True
+        # RFC 8446 5.1: the initial ClientHello record may say 0x0301, as
+        # most clients do for old middleboxes; every later record 0x0303.
+        self._records.set_write_protection(NullProtection(legacy_version=ProtocolVersion.TLSv1))
         self._guard(lambda: self._set_state(client13.start(self)))
+        self._flush_flight()
+        self._records.set_write_protection(NullProtection())
 
     def receive_data(self, data: bytes) -> None:
         """Process bytes from the peer; ``b""`` means the transport hit EOF."""
@@ -143,6 +148,9 @@ class Connection:
     # -- what handshake states may call (handshake.base.HandshakeIO) --------
 
     def send_handshake(self, message: HandshakeMessage) -> bytes:
+        hook = self.config.message_hook
+        if hook is not None:
+            message = hook(message)
         encoded = message.encode()
         self._flight += encoded
         if not self.handshake_complete:

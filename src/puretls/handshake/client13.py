@@ -60,6 +60,7 @@ from puretls.messages import (
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersions,
+    decode_handshake,
     find_extension,
 )
 from puretls.transcript import Transcript
@@ -115,6 +116,19 @@ def _build_client_hello(
     )
 
 
+def _send_client_hello(io: HandshakeIO, offer: _Offer, cookie: bytes | None) -> bytes:
+    """Send a ClientHello and remember what it offered, as sent."""
+    hello = _build_client_hello(io.config, offer, cookie)
+    raw = io.send_handshake(hello)
+    if io.config.message_hook is not None:
+        sent = decode_handshake(raw[0], raw[4:])
+        assert isinstance(sent, ClientHello)
+        hello = sent
+    offer.extensions = hello.extensions
+    offer.offered_types = frozenset(int(e.ext_type) for e in hello.extensions)
+    return raw
+
+
 def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
     suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
     if not suites:
@@ -137,12 +151,9 @@ def start(io: HandshakeIO) -> State:
         extensions=(),
         offered_types=frozenset(),
     )
-    hello = _build_client_hello(config, offer, cookie=None)
-    offer.extensions = hello.extensions
-    offer.offered_types = frozenset(int(e.ext_type) for e in hello.extensions)
     io.negotiated.client_random = offer.random
     transcript = Transcript()
-    transcript.update(io.send_handshake(hello))
+    transcript.update(_send_client_hello(io, offer, cookie=None))
     return ExpectServerHello(offer=offer, transcript=transcript, retried=False)
 
 
@@ -182,7 +193,11 @@ class ExpectServerHello:
             raise IllegalParameter(f"server chose cipher suite 0x{hello.cipher_suite:04x} we did not offer")
         if self.retry_suite is not None and hello.cipher_suite != self.retry_suite:
             raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")
-        check_offered(hello.extensions, self.offer.offered_types, type(hello).__name__)
+        allowed = self.offer.offered_types
+        if isinstance(hello, HelloRetryRequest):
+            # RFC 8446 4.2.2: the cookie is the server's to start.
+            allowed = allowed | {ExtensionType.cookie}
+        check_offered(hello.extensions, allowed, type(hello).__name__)
         return info
 
     def _process_hello_retry_request(
@@ -210,8 +225,8 @@ class ExpectServerHello:
         self.transcript.update(raw)
         if io.config.middlebox_compat:
             io.send_change_cipher_spec()
-        hello = _build_client_hello(io.config, offer, cookie.cookie if cookie else None)
-        self.transcript.update(io.send_handshake(hello))
+        raw_hello = _send_client_hello(io, offer, cookie.cookie if cookie else None)
+        self.transcript.update(raw_hello)
         return ExpectServerHello(
             offer=offer, transcript=self.transcript, retried=True, retry_suite=hrr.cipher_suite
         )

@@ -58,6 +58,7 @@ from puretls.messages import (
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersions,
+    decode_server_hello,
     find_extension,
 )
 from puretls.transcript import Transcript
@@ -225,7 +226,12 @@ class ExpectClientHello:
         transcript.set_hash(choice.suite.hash_name)
         transcript.update(raw)
         transcript.rewrite_for_hello_retry_request()
-        transcript.update(io.send_handshake(hrr))
+        raw_hrr = io.send_handshake(hrr)
+        transcript.update(raw_hrr)
+        if config.message_hook is not None:  # keep the cookie actually sent
+            sent = decode_server_hello(raw_hrr[4:])
+            sent_cookie = find_extension(sent.extensions, Cookie)
+            cookie = sent_cookie.cookie if sent_cookie else cookie
         io.negotiated.hello_retry_request = True
         if hello.legacy_session_id:
             io.send_change_cipher_spec()
