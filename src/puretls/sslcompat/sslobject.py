@@ -1,0 +1,403 @@
+"""``SSLObject``: the stdlib's memory-BIO TLS object, driving a puretls Connection.
+
+The caller moves ciphertext between the network and two ``ssl.MemoryBIO``
+objects; this class moves it between those and the sans-I/O
+:class:`~puretls.connection.Connection`.  Every method writes whatever the
+connection wants to send into ``outgoing`` before it returns or raises,
+so a fatal alert always reaches the peer (DESIGN.md, "Rules of the house").
+
+Stdlib behaviours reproduced on purpose, because asyncio and trio rely on
+them: ``SSLWantReadError`` when more input is needed; ``read()`` returns
+``b""`` once the peer's close_notify arrived (``SSLZeroReturnError`` only
+when both sides have closed); ``SSLEOFError`` for EOF without
+close_notify; ``getpeercert()`` is ``{}`` for an unverified certificate.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+
+from puretls.config import TLSConfig
+from puretls.connection import Connection
+from puretls.enums import AlertDescription
+from puretls.errors import ConnectionClosed, HandshakeFailure, TLSError
+from puretls.events import ApplicationData, CloseNotify
+from puretls.sslcompat import ciphers
+from puretls.sslcompat.constants import CHANNEL_BINDING_TYPES
+from puretls.sslcompat.errors import eof_error, make_ssl_error, to_ssl_error, want_read, zero_return
+from puretls.verify import certificate_to_dict
+
+if TYPE_CHECKING:
+    from puretls.handshake.base import Negotiated
+    from puretls.sslcompat.context import SSLContext
+
+
+def _encode_hostname(hostname: str | bytes | None) -> str | None:
+    """IDNA-encode like ``SSLContext._encode_hostname`` (A-labels on the wire)."""
+    if hostname is None:
+        return None
+    if isinstance(hostname, bytes):
+        return hostname.decode("ascii")
+    if hostname.isascii():
+        return hostname
+    return hostname.encode("idna").decode("ascii")
+
+
+def _sni_alert(result: object) -> TLSError:
+    try:
+        alert = AlertDescription(int(result))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        alert = AlertDescription.internal_error
+    return TLSError(f"sni_callback rejected the connection ({alert.name})", alert=alert)
+
+
+class SSLObject(ssl.SSLObject):
+    """A TLS connection over a pair of memory BIOs (``SSLContext.wrap_bio``)."""
+
+    _pt_incoming: ssl.MemoryBIO
+    _pt_outgoing: ssl.MemoryBIO
+    _pt_server_side: bool
+    _pt_server_hostname: str | None
+    _pt_context: SSLContext
+    _pt_plain: bytearray
+    _pt_started: bool
+    _pt_eof_fed: bool
+    _pt_close_sent: bool
+    _pt_error: TLSError | None
+    _pt_conn: Connection
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            f"{type(self).__name__} does not have a public constructor. "
+            "Instances are returned by SSLContext.wrap_bio()."
+        )
+
+    @classmethod
+    def _create(
+        cls,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+        context: SSLContext | None = None,
+    ) -> SSLObject:
+        if context is None:
+            raise TypeError("context is required")
+        hostname = _encode_hostname(server_hostname)
+        context._check_role(server_side, hostname)
+        self = cls.__new__(cls)
+        self._pt_incoming = incoming
+        self._pt_outgoing = outgoing
+        self._pt_server_side = bool(server_side)
+        self._pt_server_hostname = hostname
+        self._pt_context = context
+        self._pt_plain = bytearray()
+        self._pt_started = False
+        self._pt_eof_fed = False
+        self._pt_close_sent = False
+        self._pt_error = None
+        hook = self._on_sni if (server_side and context.sni_callback is not None) else None
+        config = context._make_config(
+            server_side=self._pt_server_side, server_hostname=hostname, sni_callback=hook
+        )
+        self._pt_conn = Connection(config)
+        return self
+
+    # -- attributes --------------------------------------------------------------
+
+    @property  # type: ignore[override]
+    def context(self) -> SSLContext:
+        return self._pt_context
+
+    @context.setter
+    def context(self, ctx: SSLContext) -> None:
+        from puretls.sslcompat.context import SSLContext
+
+        if not isinstance(ctx, SSLContext):
+            raise TypeError("The value must be a puretls SSLContext")
+        self._pt_context = ctx
+
+    @property
+    def server_side(self) -> bool:
+        return self._pt_server_side
+
+    @property
+    def server_hostname(self) -> str | None:
+        return self._pt_server_hostname
+
+    @property
+    def session(self) -> ssl.SSLSession | None:
+        return None
+
+    @session.setter
+    def session(self, value: ssl.SSLSession | None) -> None:
+        if value is not None:
+            raise ValueError("puretls does not resume ssl.SSLSession objects yet")
+
+    @property
+    def session_reused(self) -> bool:
+        negotiated = self._negotiated()
+        return bool(negotiated and negotiated.session_resumed)
+
+    @property
+    def connection(self) -> Connection:
+        """puretls addition: the sans-I/O connection underneath."""
+        return self._pt_conn
+
+    # -- moving bytes ------------------------------------------------------------
+
+    def _flush(self) -> None:
+        data = self._pt_conn.data_to_send()
+        if data:
+            self._pt_outgoing.write(data)
+
+    def _collect_events(self) -> None:
+        conn = self._pt_conn
+        while (event := conn.next_event()) is not None:
+            if isinstance(event, ApplicationData):
+                self._pt_plain += event.data
+            elif isinstance(event, CloseNotify):
+                pass  # conn.peer_closed says it
+
+    def _raise_stored(self) -> None:
+        if self._pt_error is not None:
+            raise to_ssl_error(self._pt_error) from self._pt_error
+
+    def _fail(self, exc: TLSError) -> None:
+        self._collect_events()
+        self._flush()
+        self._pt_error = exc
+        raise to_ssl_error(exc) from exc
+
+    def _feed(self) -> None:
+        """Give the connection all buffered input, then EOF if the BIO has it."""
+        self._raise_stored()
+        conn = self._pt_conn
+        data = self._pt_incoming.read()
+        try:
+            if data:
+                conn.receive_data(data)
+            if self._pt_incoming.eof and not self._pt_eof_fed:
+                self._pt_eof_fed = True
+                conn.receive_data(b"")
+        except TLSError as exc:
+            self._fail(exc)
+        self._collect_events()
+        self._flush()
+
+    def _on_sni(self, server_name: str | None) -> TLSConfig | None:
+        """Run the stdlib-style callback(sslobject, server_name, context)."""
+        original = self._pt_context
+        callback = original.sni_callback
+        if callback is None:
+            return None
+        try:
+            result = callback(self, server_name, original)
+        except Exception as exc:
+            # The stdlib answers an exception in the callback with handshake_failure.
+            raise HandshakeFailure(f"sni_callback raised {type(exc).__name__}: {exc}") from exc
+        if result is not None:
+            raise _sni_alert(result)
+        if self._pt_context is original:
+            return None
+        return self._pt_context._make_config(server_side=True, server_hostname=None)
+
+    # -- the stdlib surface ------------------------------------------------------
+
+    def do_handshake(self) -> None:
+        """Advance the handshake; ``SSLWantReadError`` until it completes."""
+        self._raise_stored()
+        conn = self._pt_conn
+        if not self._pt_started:
+            self._pt_started = True
+            try:
+                conn.start_handshake()
+            except TLSError as exc:
+                self._fail(exc)
+            self._flush()
+        if conn.handshake_complete:
+            return
+        self._feed()
+        if conn.handshake_complete:
+            return
+        if self._pt_eof_fed:
+            raise eof_error()
+        raise want_read()
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        """Decrypted data: up to ``len`` bytes, or into ``buffer`` (returns a count)."""
+        return self._read(len, buffer)
+
+    def _read(self, size: int, buffer: Any) -> Any:
+        if buffer is not None and size <= 0:
+            size = memoryview(buffer).nbytes
+        if not self._pt_conn.handshake_complete:
+            self.do_handshake()
+        if size < 0:
+            raise ValueError("size should not be negative")
+        if size == 0:
+            return 0 if buffer is not None else b""
+        if not self._pt_plain:
+            self._wait_for_data()
+        chunk = bytes(self._pt_plain[:size])
+        del self._pt_plain[:size]
+        if buffer is None:
+            return chunk
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        return len(chunk)
+
+    def _wait_for_data(self) -> None:
+        """Fill the plaintext buffer, or return with it empty at a clean close."""
+        conn = self._pt_conn
+        if not conn.peer_closed:
+            self._feed()
+        if self._pt_plain:
+            return
+        if conn.peer_closed:
+            # OpenSSL reports SSL_ERROR_ZERO_RETURN as b"" while only the peer
+            # has closed, and as SSLZeroReturnError once both sides have.
+            if self._pt_close_sent:
+                raise zero_return()
+            return
+        if self._pt_eof_fed:
+            raise eof_error()
+        raise want_read()
+
+    def write(self, data: Any) -> int:
+        """Encrypt and queue ``data``; returns how many bytes were taken."""
+        if not self._pt_conn.handshake_complete:
+            self.do_handshake()
+        self._raise_stored()
+        payload = bytes(data)
+        if not payload:
+            return 0
+        try:
+            self._pt_conn.send_data(payload)
+        except ConnectionClosed:
+            raise make_ssl_error(
+                ssl.SSLError,
+                ssl.SSL_ERROR_SSL,
+                "PROTOCOL_IS_SHUTDOWN",
+                "protocol is shutdown",
+            ) from None
+        except TLSError as exc:
+            self._fail(exc)
+        self._flush()
+        return len(payload)
+
+    def pending(self) -> int:
+        return len(self._pt_plain)
+
+    def unwrap(self) -> None:
+        """Send close_notify, then ``SSLWantReadError`` until the peer's arrives."""
+        conn = self._pt_conn
+        if not self._pt_close_sent:
+            self._pt_close_sent = True
+            conn.close()
+            self._flush()
+        if conn.peer_closed:
+            return None
+        self._feed()
+        if conn.peer_closed:
+            return None
+        if self._pt_eof_fed:
+            raise eof_error()
+        raise want_read()
+
+    def _negotiated(self) -> Negotiated | None:
+        conn = self._pt_conn
+        return conn.negotiated if conn.handshake_complete else None
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        negotiated = self._negotiated()
+        if negotiated is None:
+            raise ValueError("handshake not done yet")
+        if not negotiated.peer_certificates:
+            return None
+        if binary_form:
+            return negotiated.peer_certificates[0]
+        if not negotiated.verified_chain:
+            return {}  # the stdlib's answer for a certificate it did not verify
+        return certificate_to_dict(negotiated.verified_chain[0])
+
+    def get_verified_chain(self) -> list[bytes]:
+        negotiated = self._negotiated()
+        if negotiated is None or not negotiated.verified_chain:
+            return []
+        encoding = serialization.Encoding.DER
+        return [cert.public_bytes(encoding) for cert in negotiated.verified_chain]
+
+    def get_unverified_chain(self) -> list[bytes]:
+        negotiated = self._negotiated()
+        return list(negotiated.peer_certificates) if negotiated else []
+
+    def selected_alpn_protocol(self) -> str | None:
+        negotiated = self._negotiated()
+        return negotiated.alpn_protocol if negotiated else None
+
+    def selected_npn_protocol(self) -> str | None:
+        return None
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        negotiated = self._negotiated()
+        if negotiated is None or negotiated.cipher_suite is None:
+            return None
+        info = negotiated.cipher_suite
+        name = info.name if info.tls13 else info.openssl_name
+        return (name, negotiated.version, info.secret_bits)
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        """Server: the suites this side would accept (as ``cipher()`` tuples)."""
+        if not self._pt_server_side or self._negotiated() is None:
+            return None
+        return [(d["name"], d["protocol"], d["strength_bits"]) for d in self.context.get_ciphers()]
+
+    def compression(self) -> None:
+        return None
+
+    def version(self) -> str | None:
+        negotiated = self._negotiated()
+        return negotiated.version if negotiated else None
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        if cb_type not in CHANNEL_BINDING_TYPES:
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        # RFC 8446 C.5: tls-unique is not defined for TLS 1.3.
+        return None
+
+    def verify_client_post_handshake(self) -> None:
+        raise make_ssl_error(
+            ssl.SSLError,
+            ssl.SSL_ERROR_SSL,
+            "NOT_SUPPORTED",
+            "post-handshake authentication is not supported yet",
+        )
+
+    # -- puretls additions ---------------------------------------------------------
+
+    def group(self) -> str | None:
+        """The key exchange group, e.g. ``'x25519'``."""
+        negotiated = self._negotiated()
+        return ciphers.group_name(negotiated.group) if negotiated else None
+
+    def signature_scheme(self) -> str | None:
+        """The server's CertificateVerify scheme, e.g. ``'ecdsa_secp256r1_sha256'``."""
+        negotiated = self._negotiated()
+        return ciphers.signature_scheme_name(negotiated.signature_scheme) if negotiated else None
+
+    def key_update(self, request_peer: bool = True) -> None:
+        """Send a KeyUpdate (RFC 8446 4.6.3), asking the peer to update too."""
+        self._raise_stored()
+        try:
+            self._pt_conn.key_update(request_peer)
+        except TLSError as exc:
+            self._fail(exc)
+        self._flush()
+
+    def __repr__(self) -> str:
+        role = "server" if self._pt_server_side else "client"
+        return f"<puretls.SSLObject {role} version={self.version()!r}>"

@@ -1,0 +1,450 @@
+"""``SSLSocket``: a socket that speaks TLS through puretls (``wrap_socket``).
+
+Underneath is an :class:`~puretls.sslcompat.sslobject.SSLObject` over two
+private memory BIOs.  Every operation is a small loop: try the TLS step;
+if it needs input, send what is pending and read more from the socket.
+Raw bytes move with the base class's ``socket.socket.recv`` / ``send`` on
+this very object, so the socket's own blocking, timeout and non-blocking
+modes apply: a timeout surfaces as ``TimeoutError`` and a non-blocking
+socket raises ``SSLWantReadError`` / ``SSLWantWriteError`` as the stdlib's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import ssl
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from puretls.sslcompat.errors import want_read, want_write
+
+if TYPE_CHECKING:
+    from puretls.sslcompat.context import SSLContext
+    from puretls.sslcompat.sslobject import SSLObject
+
+T = TypeVar("T")
+_RECV_SIZE = 1 << 16
+
+
+class SSLSocket(ssl.SSLSocket):
+    """TLS over a connected stream socket, with the stdlib's methods."""
+
+    _pt_context: SSLContext
+    _pt_server_side: bool
+    _pt_server_hostname: str | bytes | None
+    _pt_do_handshake_on_connect: bool
+    _pt_suppress_ragged_eofs: bool
+    _pt_session: ssl.SSLSession | None
+    _pt_obj: SSLObject | None
+    _pt_incoming: ssl.MemoryBIO
+    _pt_outgoing: ssl.MemoryBIO
+    _pt_outbuf: bytearray
+    _pt_pending_write: int
+    _pt_connected: bool
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            f"{type(self).__name__} does not have a public constructor. "
+            "Instances are returned by SSLContext.wrap_socket()."
+        )
+
+    @classmethod
+    def _create(
+        cls,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        context: SSLContext | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> SSLSocket:
+        if context is None:
+            raise TypeError("context is required")
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
+            raise NotImplementedError("only stream sockets are supported")
+        context._check_role(server_side, server_hostname or None)  # type: ignore[arg-type]
+        # Take over the file descriptor: the new object becomes the socket and
+        # the old Python object is left detached, as the stdlib does.
+        kwargs = {
+            "family": sock.family,
+            "type": sock.type,
+            "proto": sock.proto,
+            "fileno": sock.fileno(),
+        }
+        self = cls.__new__(cls, **kwargs)
+        socket.socket.__init__(self, **kwargs)
+        timeout = sock.gettimeout()
+        sock.detach()
+        self._pt_context = context
+        self._pt_server_side = bool(server_side)
+        self._pt_server_hostname = server_hostname
+        self._pt_do_handshake_on_connect = do_handshake_on_connect
+        self._pt_suppress_ragged_eofs = suppress_ragged_eofs
+        self._pt_session = session
+        self._pt_obj = None
+        self._pt_incoming = ssl.MemoryBIO()
+        self._pt_outgoing = ssl.MemoryBIO()
+        self._pt_outbuf = bytearray()
+        self._pt_pending_write = 0
+        try:
+            self._pt_connected = _is_connected(self)
+            self.settimeout(timeout)
+            if self._pt_connected:
+                self._pt_start(do_handshake_on_connect)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _pt_start(self, handshake: bool) -> None:
+        self._pt_obj = self._pt_context.wrap_bio(
+            self._pt_incoming,
+            self._pt_outgoing,
+            server_side=self._pt_server_side,
+            server_hostname=self._pt_server_hostname,
+        )
+        if handshake:
+            if self.gettimeout() == 0.0:
+                raise ValueError(
+                    "do_handshake_on_connect should not be specified for non-blocking sockets"
+                )
+            self.do_handshake()
+
+    # -- attributes --------------------------------------------------------------
+
+    @property  # type: ignore[override]
+    def context(self) -> SSLContext:
+        return self._pt_context
+
+    @context.setter
+    def context(self, ctx: SSLContext) -> None:
+        self._pt_context = ctx
+        if self._pt_obj is not None:
+            self._pt_obj.context = ctx
+
+    @property
+    def server_side(self) -> bool:  # type: ignore[override]
+        return self._pt_server_side
+
+    @property
+    def server_hostname(self) -> str | None:  # type: ignore[override]
+        if self._pt_obj is not None:
+            return self._pt_obj.server_hostname
+        hostname = self._pt_server_hostname
+        return hostname.decode("ascii") if isinstance(hostname, bytes) else hostname
+
+    @property
+    def do_handshake_on_connect(self) -> bool:
+        return self._pt_do_handshake_on_connect
+
+    @property
+    def suppress_ragged_eofs(self) -> bool:
+        return self._pt_suppress_ragged_eofs
+
+    @property
+    def session(self) -> ssl.SSLSession | None:
+        return None
+
+    @session.setter
+    def session(self, value: ssl.SSLSession | None) -> None:
+        if value is not None:
+            raise ValueError("puretls does not resume ssl.SSLSession objects yet")
+
+    @property
+    def session_reused(self) -> bool | None:
+        return self._pt_obj.session_reused if self._pt_obj is not None else None
+
+    # -- raw transport ---------------------------------------------------------
+
+    def _pt_flush(self) -> None:
+        """Send everything the TLS layer produced; WantWrite if it would block."""
+        self._pt_outbuf += self._pt_outgoing.read()
+        while self._pt_outbuf:
+            try:
+                sent = socket.socket.send(self, self._pt_outbuf)
+            except BlockingIOError:
+                raise want_write() from None
+            del self._pt_outbuf[:sent]
+
+    def _pt_flush_quietly(self) -> None:
+        """Best effort before raising: push out a fatal alert if the socket takes it."""
+        with contextlib.suppress(OSError, ssl.SSLError):
+            self._pt_flush()
+
+    def _pt_receive(self) -> None:
+        try:
+            data = socket.socket.recv(self, _RECV_SIZE)
+        except BlockingIOError:
+            raise want_read() from None
+        if data:
+            self._pt_incoming.write(data)
+        else:
+            self._pt_incoming.write_eof()
+
+    def _pt_run(self, step: Callable[[], T]) -> T:
+        """Repeat ``step`` until it stops asking for input, moving bytes as needed."""
+        while True:
+            try:
+                result = step()
+            except ssl.SSLWantReadError:
+                self._pt_flush()
+                self._pt_receive()
+                continue
+            except ssl.SSLError:
+                self._pt_flush_quietly()
+                raise
+            self._pt_flush()
+            return result
+
+    def _pt_sslobj(self) -> SSLObject:
+        self._checkClosed()
+        if self._pt_obj is None:
+            raise ValueError("No SSL wrapper around " + str(self))
+        return self._pt_obj
+
+    def _checkClosed(self, msg: str | None = None) -> None:
+        if self._closed:  # type: ignore[attr-defined]
+            raise OSError(errno.EBADF, "Bad file descriptor")
+
+    def _check_connected(self) -> None:
+        if not self._pt_connected:
+            # Raise ENOTCONN like the stdlib (getpeername on an unconnected socket).
+            self.getpeername()
+
+    # -- handshake and connection setup ------------------------------------------
+
+    def do_handshake(self, block: bool = False) -> None:
+        self._check_connected()
+        obj = self._pt_sslobj()
+        timeout = self.gettimeout()
+        try:
+            if timeout == 0.0 and block:
+                self.settimeout(None)
+            self._pt_run(obj.do_handshake)
+        finally:
+            self.settimeout(timeout)
+
+    def _real_connect(self, addr: Any, connect_ex: bool) -> int | None:
+        if self._pt_server_side:
+            raise ValueError("can't connect in server-side mode")
+        if self._pt_connected or self._pt_obj is not None:
+            raise ValueError("attempt to connect already-connected SSLSocket!")
+        if connect_ex:
+            rc = socket.socket.connect_ex(self, addr)
+        else:
+            rc = None
+            socket.socket.connect(self, addr)
+        if not rc:
+            self._pt_connected = True
+            self._pt_start(self._pt_do_handshake_on_connect)
+        return rc
+
+    def connect(self, addr: Any) -> None:
+        self._real_connect(addr, False)
+
+    def connect_ex(self, addr: Any) -> int:
+        rc = self._real_connect(addr, True)
+        return rc or 0
+
+    def accept(self) -> tuple[SSLSocket, Any]:
+        """Accept a connection and wrap it server-side with this socket's context."""
+        newsock, addr = socket.socket.accept(self)
+        wrapped = self._pt_context.wrap_socket(
+            newsock,
+            do_handshake_on_connect=self._pt_do_handshake_on_connect,
+            suppress_ragged_eofs=self._pt_suppress_ragged_eofs,
+            server_side=True,
+        )
+        return wrapped, addr
+
+    # -- data --------------------------------------------------------------------
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        obj = self._pt_sslobj()
+        try:
+            return self._pt_run(lambda: obj.read(len, buffer))
+        except ssl.SSLEOFError:
+            if self._pt_suppress_ragged_eofs:
+                return 0 if buffer is not None else b""
+            raise
+
+    def write(self, data: Any) -> int:
+        """Encrypt and send ``data``; on a would-block, retry with the same data."""
+        obj = self._pt_sslobj()
+        if self._pt_pending_write:
+            # The records of an earlier write are still partly unsent: finish
+            # them and report that write (OpenSSL's retry-with-same-data rule).
+            self._pt_flush()
+            done, self._pt_pending_write = self._pt_pending_write, 0
+            return done
+        if not obj.connection.handshake_complete:
+            self._pt_run(obj.do_handshake)
+        try:
+            count = obj.write(data)
+        except ssl.SSLError:
+            self._pt_flush_quietly()
+            raise
+        try:
+            self._pt_flush()
+        except ssl.SSLWantWriteError:
+            self._pt_pending_write = count
+            raise
+        return count
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self._checkClosed()
+        if self._pt_obj is None:
+            return socket.socket.send(self, data, flags)
+        if flags != 0:
+            raise ValueError(f"non-zero flags not allowed in calls to send() on {type(self)}")
+        return self.write(data)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._checkClosed()
+        if self._pt_obj is None:
+            socket.socket.sendall(self, data, flags)
+            return
+        if flags != 0:
+            raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
+        with memoryview(data) as view, view.cast("B") as raw:
+            total = len(raw)
+            done = 0
+            while done < total:
+                done += self.send(raw[done:])
+
+    def sendto(self, data: Any, flags_or_addr: Any, addr: Any = None) -> int:
+        raise ValueError(f"sendto not allowed on instances of {type(self)}")
+
+    def sendmsg(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"sendmsg not allowed on instances of {type(self)}")
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        # Encryption happens in Python, so os.sendfile cannot be used.
+        return self._sendfile_use_send(file, offset, count)  # type: ignore[attr-defined,no-any-return]
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        self._checkClosed()
+        if self._pt_obj is None:
+            return socket.socket.recv(self, buflen, flags)
+        if flags != 0:
+            raise ValueError(f"non-zero flags not allowed in calls to recv() on {type(self)}")
+        data: bytes = self.read(buflen)
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        self._checkClosed()
+        if nbytes is None:
+            nbytes = memoryview(buffer).nbytes if buffer is not None else 1024
+        if self._pt_obj is None:
+            return socket.socket.recv_into(self, buffer, nbytes, flags)
+        if flags != 0:
+            raise ValueError(f"non-zero flags not allowed in calls to recv_into() on {type(self)}")
+        count: int = self.read(nbytes, buffer)
+        return count
+
+    def recvfrom(self, buflen: int = 1024, flags: int = 0) -> Any:
+        raise ValueError(f"recvfrom not allowed on instances of {type(self)}")
+
+    def recvfrom_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> Any:
+        raise ValueError(f"recvfrom_into not allowed on instances of {type(self)}")
+
+    def recvmsg(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"recvmsg not allowed on instances of {type(self)}")
+
+    def recvmsg_into(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"recvmsg_into not allowed on instances of {type(self)}")
+
+    def pending(self) -> int:
+        self._checkClosed()
+        return self._pt_obj.pending() if self._pt_obj is not None else 0
+
+    # -- closing -------------------------------------------------------------------
+
+    def unwrap(self) -> socket.socket:
+        """Exchange close_notify, then return the plain socket (this fd, detached)."""
+        obj = self._pt_sslobj()
+        self._pt_run(obj.unwrap)
+        self._pt_obj = None
+        plain = socket.socket(self.family, self.type, self.proto, fileno=self.detach())
+        return plain
+
+    def shutdown(self, how: int) -> None:
+        self._checkClosed()
+        self._pt_obj = None
+        socket.socket.shutdown(self, how)
+
+    def _real_close(self) -> None:
+        self._pt_obj = None
+        socket.socket._real_close(self)  # type: ignore[attr-defined]
+
+    def dup(self) -> SSLSocket:
+        raise NotImplementedError(f"Can't dup() {type(self).__name__} instances")
+
+    def verify_client_post_handshake(self) -> None:
+        self._pt_sslobj().verify_client_post_handshake()
+
+    # -- what was negotiated -----------------------------------------------------
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        self._checkClosed()
+        self._check_connected()
+        return self._pt_sslobj().getpeercert(binary_form)
+
+    def get_verified_chain(self) -> list[bytes]:
+        return self._pt_obj.get_verified_chain() if self._pt_obj is not None else []
+
+    def get_unverified_chain(self) -> list[bytes]:
+        return self._pt_obj.get_unverified_chain() if self._pt_obj is not None else []
+
+    def selected_npn_protocol(self) -> str | None:
+        return None
+
+    def selected_alpn_protocol(self) -> str | None:
+        self._checkClosed()
+        return self._pt_obj.selected_alpn_protocol() if self._pt_obj is not None else None
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        self._checkClosed()
+        return self._pt_obj.cipher() if self._pt_obj is not None else None
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        self._checkClosed()
+        return self._pt_obj.shared_ciphers() if self._pt_obj is not None else None
+
+    def compression(self) -> None:
+        return None
+
+    def version(self) -> str | None:
+        self._checkClosed()
+        return self._pt_obj.version() if self._pt_obj is not None else None
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        if self._pt_obj is None:
+            return None
+        return self._pt_obj.get_channel_binding(cb_type)
+
+    def group(self) -> str | None:
+        """puretls addition: the key exchange group, e.g. ``'x25519'``."""
+        return self._pt_obj.group() if self._pt_obj is not None else None
+
+    def signature_scheme(self) -> str | None:
+        """puretls addition: the server's CertificateVerify signature scheme."""
+        return self._pt_obj.signature_scheme() if self._pt_obj is not None else None
+
+    def key_update(self, request_peer: bool = True) -> None:
+        """puretls addition: send a KeyUpdate now (RFC 8446 4.6.3)."""
+        obj = self._pt_sslobj()
+        self._pt_run(lambda: obj.key_update(request_peer))
+
+
+def _is_connected(sock: socket.socket) -> bool:
+    try:
+        sock.getpeername()
+    except OSError as exc:
+        if exc.errno != errno.ENOTCONN:
+            raise
+        return False
+    return True
