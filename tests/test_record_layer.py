@@ -282,10 +282,24 @@ def test_unprotected_change_cipher_spec_passes_through_under_tls13_keys() -> Non
     assert receiver.read_protection.seq == 1
 
 
-@pytest.mark.parametrize("content_type", [HS, ALERT])
-def test_unprotected_record_under_tls13_keys_is_unexpected(content_type: int) -> None:
+def test_unprotected_handshake_under_tls13_keys_is_unexpected() -> None:
     _, receiver = _pair()
-    receiver.feed(_plain(content_type, b"\x01\x00"))
+    receiver.feed(_plain(HS, b"\x01\x00"))
+    with pytest.raises(UnexpectedMessage):
+        receiver.read()
+
+
+def test_clear_alert_before_any_protected_record_passes_through() -> None:
+    # A peer that failed on our ServerHello has no keys to protect its alert.
+    _, receiver = _pair()
+    receiver.feed(_plain(ALERT, b"\x02\x28"))
+    assert receiver.read() == (ALERT, b"\x02\x28")
+
+
+def test_clear_alert_after_a_protected_record_is_unexpected() -> None:
+    sender, receiver = _pair()
+    receiver.feed(sender.write(APP, b"x") + _plain(ALERT, b"\x02\x28"))
+    assert receiver.read() == (APP, b"x")
     with pytest.raises(UnexpectedMessage):
         receiver.read()
 

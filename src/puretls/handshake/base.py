@@ -86,17 +86,17 @@ class State(Protocol):
 
 def unexpected(message: HandshakeMessage, state: object) -> UnexpectedMessage:
     """The error for a message the state does not accept (RFC 8446 6.2)."""
-    return UnexpectedMessage(
-        f"unexpected {type(message).__name__} while in {type(state).__name__}"
-    )
+    return UnexpectedMessage(f"unexpected {type(message).__name__} while in {type(state).__name__}")
 
 
-def check_offered(
-    extensions: tuple[Extension, ...], offered: frozenset[int], where: str
-) -> None:
+def check_offered(extensions: tuple[Extension, ...], offered: frozenset[int], where: str) -> None:
     """A server may only answer extensions the client sent (RFC 8446 4.2)."""
     for ext in extensions:
         ext_type = int(ext.ext_type)
         if ext_type not in offered:
-            name = ExtensionType(ext_type).name if ext_type in ExtensionType._value2member_map_ else ext_type
+            name = (
+                ExtensionType(ext_type).name
+                if ext_type in ExtensionType._value2member_map_
+                else ext_type
+            )
             raise UnsupportedExtension(f"{where} carries extension {name} that was not offered")

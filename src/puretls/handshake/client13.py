@@ -81,9 +81,7 @@ class _Offer:
     offered_types: frozenset[int]
 
 
-def _build_client_hello(
-    config: TLSConfig, offer: _Offer, cookie: bytes | None
-) -> ClientHello:
+def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) -> ClientHello:
     """RFC 8446 4.1.2; extension order is free except pre_shared_key last."""
     exts: list[Extension] = []
     name = config.server_name
@@ -190,7 +188,9 @@ class ExpectServerHello:
             raise IllegalParameter("ServerHello selects a compression method")
         info = suite_info(hello.cipher_suite)
         if info is None or hello.cipher_suite not in self.offer.cipher_suites:
-            raise IllegalParameter(f"server chose cipher suite 0x{hello.cipher_suite:04x} we did not offer")
+            raise IllegalParameter(
+                f"server chose cipher suite 0x{hello.cipher_suite:04x} we did not offer"
+            )
         if self.retry_suite is not None and hello.cipher_suite != self.retry_suite:
             raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")
         allowed = self.offer.offered_types
@@ -251,6 +251,9 @@ class ExpectServerHello:
         io.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
         io.keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_secret)
         io.set_read_key(info, server_secret)
+        # Alerts from here on go under our handshake key, which the server
+        # now expects; the dummy change_cipher_spec still goes in clear.
+        io.set_write_key(info, client_secret)
         negotiated = io.negotiated
         negotiated.cipher_suite = info
         negotiated.group = share.group
@@ -351,7 +354,10 @@ class ExpectCertificateVerify:
             raise unexpected(message, self)
         scheme = message.algorithm
         # RFC 8446 4.4.3: a scheme we offered, and never PKCS#1 v1.5 or SHA-1.
-        if scheme not in io.config.signature_schemes or scheme not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
+        if (
+            scheme not in io.config.signature_schemes
+            or scheme not in TLS13_CERTIFICATE_VERIFY_SCHEMES
+        ):
             raise IllegalParameter(f"CertificateVerify uses scheme 0x{scheme:04x} we did not offer")
         content = tls13_signed_content(True, self.ctx.transcript.digest())
         verify(scheme, self.public_key, content, message.signature)
@@ -369,7 +375,9 @@ class ExpectFinished:
             raise unexpected(message, self)
         ctx = self.ctx
         hash_name = ctx.suite.hash_name
-        ks.verify_finished(hash_name, ctx.server_secret, ctx.transcript.digest(), message.verify_data)
+        ks.verify_finished(
+            hash_name, ctx.server_secret, ctx.transcript.digest(), message.verify_data
+        )
         ctx.transcript.update(raw)
         server_finished_hash = ctx.transcript.digest()
         master = ctx.handshake_secret.master_secret()
@@ -382,7 +390,6 @@ class ExpectFinished:
         io.set_read_key(ctx.suite, server_app)
         if not ctx.ccs_sent and io.config.middlebox_compat:
             io.send_change_cipher_spec()
-        io.set_write_key(ctx.suite, ctx.client_secret)
         if ctx.certificate_request is not None:
             self._send_client_certificate(io)
         verify_data = ks.finished_verify_data(hash_name, ctx.client_secret, ctx.transcript.digest())
@@ -449,10 +456,12 @@ class ClientTraffic:
     def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
         """Our own KeyUpdate (RFC 8446 4.6.3)."""
         request = (
-            KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+            KeyUpdateRequest.update_requested
+            if request_peer
+            else KeyUpdateRequest.update_not_requested
         )
         io.send_handshake(KeyUpdate(request_update=request))
-        self.client_secret = ks.next_application_traffic_secret(self.suite.hash_name, self.client_secret)
+        self.client_secret = ks.next_application_traffic_secret(
+            self.suite.hash_name, self.client_secret
+        )
         io.set_write_key(self.suite, self.client_secret)
-
-

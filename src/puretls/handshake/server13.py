@@ -25,7 +25,6 @@ from puretls.crypto.suites import CipherSuiteInfo, suite_info
 from puretls.enums import AlertDescription, KeyUpdateRequest, ProtocolVersion
 from puretls.errors import (
     CertificateError,
-    DecodeError,
     HandshakeFailure,
     IllegalParameter,
     MissingExtension,
@@ -239,7 +238,10 @@ class ExpectClientHello:
             # RFC 8446 4.2.10: early data records follow; skip them.
             io.skip_early_data(True)
         retry = _Retry(
-            suite=choice.suite, group=choice.group, cookie=cookie, session_id=hello.legacy_session_id
+            suite=choice.suite,
+            group=choice.group,
+            cookie=cookie,
+            session_id=hello.legacy_session_id,
         )
         return ExpectClientHello(transcript=transcript, retry=retry)
 
@@ -258,7 +260,9 @@ class ExpectClientHello:
         chosen = choose_certificate(config.certificates, sig_ext.schemes)
         if chosen is None:
             if not config.certificates:
-                raise TLSError("server has no certificate configured", alert=AlertDescription.internal_error)
+                raise TLSError(
+                    "server has no certificate configured", alert=AlertDescription.internal_error
+                )
             raise HandshakeFailure("no certificate fits the client's signature_algorithms")
         certified, scheme = chosen
         alpn = _choose_alpn(config, hello)
@@ -271,7 +275,9 @@ class ExpectClientHello:
             legacy_session_id_echo=hello.legacy_session_id,
             cipher_suite=suite.suite,
             extensions=(
-                KeyShare(server_share=KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())),
+                KeyShare(
+                    server_share=KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
+                ),
                 SupportedVersions(selected=TLS13),
             ),
         )
@@ -313,8 +319,12 @@ class ExpectClientHello:
             certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
         )
         transcript.update(io.send_handshake(certificate))
-        signature = sign(scheme, certified.private_key, tls13_signed_content(True, transcript.digest()))
-        transcript.update(io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature)))
+        signature = sign(
+            scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
+        )
+        transcript.update(
+            io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature))
+        )
         verify_data = ks.finished_verify_data(suite.hash_name, server_hs, transcript.digest())
         transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
 
@@ -394,8 +404,13 @@ class ExpectClientCertificateVerify:
         if not isinstance(message, CertificateVerify):
             raise unexpected(message, self)
         scheme = message.algorithm
-        if scheme not in io.config.signature_schemes or scheme not in TLS13_CERTIFICATE_VERIFY_SCHEMES:
-            raise IllegalParameter(f"client CertificateVerify uses scheme 0x{scheme:04x} we did not offer")
+        if (
+            scheme not in io.config.signature_schemes
+            or scheme not in TLS13_CERTIFICATE_VERIFY_SCHEMES
+        ):
+            raise IllegalParameter(
+                f"client CertificateVerify uses scheme 0x{scheme:04x} we did not offer"
+            )
         content = tls13_signed_content(False, self.ctx.transcript.digest())
         verify(scheme, self.public_key, content, message.signature)
         self.ctx.transcript.update(raw)
@@ -446,10 +461,12 @@ class ServerTraffic:
     def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
         """Our own KeyUpdate (RFC 8446 4.6.3)."""
         request = (
-            KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+            KeyUpdateRequest.update_requested
+            if request_peer
+            else KeyUpdateRequest.update_not_requested
         )
         io.send_handshake(KeyUpdate(request_update=request))
-        self.server_secret = ks.next_application_traffic_secret(self.suite.hash_name, self.server_secret)
+        self.server_secret = ks.next_application_traffic_secret(
+            self.suite.hash_name, self.server_secret
+        )
         io.set_write_key(self.suite, self.server_secret)
-
-

@@ -24,6 +24,7 @@ from puretls.record.protection import TAG_LENGTH, NullProtection, RecordProtecti
 
 _CCS = int(ContentType.change_cipher_spec)
 _APPLICATION_DATA = int(ContentType.application_data)
+_ALERT = int(ContentType.alert)
 
 # What a skipped record is charged against the early data budget: its
 # fragment less the smallest TLS 1.3 overhead (tag and inner content type).
@@ -134,6 +135,11 @@ class RecordLayer:
         protection = self._read
         if not protection.protected:
             return self._receive_plaintext(rec)
+        if rec.content_type == _ALERT and protection.hides_content_type and not self.records_read:
+            # A peer that failed before deriving its keys (e.g. on our
+            # ServerHello) can only send its alert in clear.
+            check_plaintext_record(rec)
+            return rec.content_type, rec.fragment
         if rec.content_type == _CCS and protection.hides_content_type:
             # RFC 8446 5: an unprotected change_cipher_spec may arrive while
             # handshake keys are in use (middlebox compatibility, D.4).
