@@ -675,3 +675,17 @@ def test_certificate_to_dict_equals_the_stdlib_for_issued_certificates(
 
 def test_certificate_errors_are_tls_errors() -> None:
     assert issubclass(CertificateError, TLSError)
+
+
+def test_self_signed_leaf_trusted_as_itself_is_accepted() -> None:
+    """As with OpenSSL: a self-signed server cert given as cafile verifies."""
+    ca = CertificateAuthority(common_name="localhost")
+    store = TrustStore()
+    store.add_pem(ca.cert_pem())
+    verifier = CertificateVerifier(store)
+    now = datetime.now(timezone.utc)
+    chain = verifier.verify([ca.cert_der()], None, now)
+    assert chain.certificates == (ca.certificate,)
+    with pytest.raises(CertificateError) as err:
+        verifier.verify([ca.cert_der()], "example.com", now)
+    assert "example.com" in err.value.message

@@ -525,6 +525,11 @@ class CertificateVerifier:
         # Checked first so that the most common failure reads precisely.
         _check_validity(leaf, now, "certificate")
         name = server_name if self._checks_name(server_name) else None
+        if leaf in self.trust_store:
+            # A certificate trusted as itself (a self-signed server cert
+            # given as cafile) is accepted as OpenSSL and the ssl module do;
+            # the Web PKI profile alone would refuse its CA:TRUE.
+            return self._trusted_leaf(leaf, name)
         store = self.trust_store.x509_store()
         if store is None:
             raise self._diagnose(certs, name, now, "the trust store is empty")
@@ -533,6 +538,11 @@ class CertificateVerifier:
         except VerificationError as exc:
             raise self._diagnose(certs, name, now, str(exc)) from None
         return VerifiedChain(certificates=tuple(path))
+
+    def _trusted_leaf(self, leaf: x509.Certificate, name: str | None) -> VerifiedChain:
+        if name is not None and not match_hostname(leaf, name):
+            raise self._name_mismatch(leaf, name)
+        return VerifiedChain(certificates=(leaf,))
 
     def _checks_name(self, server_name: str | None) -> bool:
         return self.purpose == "server" and self.check_hostname and bool(server_name)
