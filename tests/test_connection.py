@@ -356,7 +356,7 @@ def test_keylog_lines_are_nss_format() -> None:
 
 
 def test_unverified_client_still_checks_the_signature() -> None:
-    client, server = connect(client_config(verifier=None), server_config())
+    client, _server = connect(client_config(verifier=None), server_config())
     assert client.handshake_complete
     assert client.negotiated.verified_chain is None
     assert client.negotiated.peer_certificates
