@@ -384,3 +384,48 @@ def test_missing_required_client_certificate_is_certificate_required() -> None:
     )
     assert err.alert == AlertDescription.certificate_required
     assert isinstance(peer, PeerAlert)
+
+
+def test_server_ignores_thousands_of_unknown_extensions_and_values() -> None:
+    """Unknown groups, suites, schemes and extensions are skipped, never chosen."""
+    from dataclasses import replace
+
+    from puretls.messages import ClientHello, HandshakeMessage, UnknownExtension
+
+    def bloat(message: HandshakeMessage) -> HandshakeMessage:
+        if not isinstance(message, ClientHello):
+            return message
+        junk = tuple(
+            UnknownExtension(ext_type=0x4000 + i, data=bytes([i % 256]) * 3) for i in range(1000)
+        )
+        return replace(
+            message,
+            cipher_suites=(0x0A0A, 0x1337, *message.cipher_suites),
+            extensions=junk + message.extensions,
+        )
+
+    client, server = connect(client_config(message_hook=bloat), server_config())
+    assert client.handshake_complete and server.handshake_complete
+
+
+def test_fragmented_client_hello_over_many_records() -> None:
+    client = Connection(client_config())
+    server = Connection(server_config())
+    client.start_handshake()
+    record = client.data_to_send()
+    body = record[5:]
+    # Re-frame the ClientHello as one record per 7 bytes.
+    pieces = [body[i : i + 7] for i in range(0, len(body), 7)]
+    stream = b"".join(b"\x16\x03\x01" + len(p).to_bytes(2, "big") + p for p in pieces)
+    server.receive_data(stream)
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    assert server.handshake_complete
+
+
+def test_oversized_handshake_message_is_refused() -> None:
+    server = Connection(server_config(max_handshake_message_size=1024))
+    header = b"\x01\x00\x10\x00"  # a ClientHello claiming 4096 bytes
+    with pytest.raises(TLSError) as err:
+        server.receive_data(b"\x16\x03\x01\x00\x04" + header)
+    assert "1024" in err.value.message

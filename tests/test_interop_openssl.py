@@ -83,6 +83,8 @@ def test_puretls_client_to_openssl_server_suites_and_groups(
     assert conn.negotiated.cipher_suite.suite == suite
     assert conn.negotiated.group == group
     assert b"HTTP/1.0 200 ok" in body and b"TLSv1.3" in body
+    # OpenSSL sends two tickets after the handshake; the client keeps them.
+    assert len(conn.negotiated.session_tickets) == 2
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)

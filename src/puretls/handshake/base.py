@@ -16,7 +16,7 @@ from puretls.crypto.suites import CipherSuiteInfo
 from puretls.enums import ExtensionType
 from puretls.errors import UnexpectedMessage, UnsupportedExtension
 from puretls.events import Event
-from puretls.messages import Extension, HandshakeMessage
+from puretls.messages import Extension, HandshakeMessage, NewSessionTicket
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -38,6 +38,9 @@ class Negotiated:
     session_resumed: bool = False
     hello_retry_request: bool = False
     client_random: bytes = b""
+    # Client: the NewSessionTickets received so far (RFC 8446 4.6.1), kept
+    # for resumption.
+    session_tickets: list[NewSessionTicket] = field(default_factory=list)
     # For people watching the handshake: message names in the order this
     # side sent or received them, and for each whether it was "sent" or
     # "received".

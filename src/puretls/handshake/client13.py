@@ -440,6 +440,7 @@ class ClientTraffic:
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         if isinstance(message, NewSessionTicket):
+            io.negotiated.session_tickets.append(message)
             io.emit(
                 NewSessionTicketReceived(
                     ticket_lifetime=message.ticket_lifetime, ticket=message.ticket
