@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-dev
 
 .PHONY: all venv demo test unit lint bench clean
+BENCH_STAMP := $(VENV)/.stamp-bench
 
 all: test
 
@@ -31,6 +32,13 @@ unit: $(STAMP)
 	$(VENV)/bin/pytest
 
 test: lint unit
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,interop,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
