@@ -429,3 +429,21 @@ def test_oversized_handshake_message_is_refused() -> None:
     with pytest.raises(TLSError) as err:
         server.receive_data(b"\x16\x03\x01\x00\x04" + header)
     assert "1024" in err.value.message
+
+
+def test_unrequested_certificate_entry_extension_is_unsupported_extension() -> None:
+    from dataclasses import replace
+
+    from puretls.messages import Certificate, HandshakeMessage, StatusRequest
+
+    def staple(message: HandshakeMessage) -> HandshakeMessage:
+        if not isinstance(message, Certificate):
+            return message
+        leaf = replace(
+            message.certificate_list[0], extensions=(StatusRequest(ocsp_response=b"\x30\x00"),)
+        )
+        return replace(message, certificate_list=(leaf, *message.certificate_list[1:]))
+
+    err, peer, _, _ = failure(client_config(), server_config(message_hook=staple))
+    assert err.alert == AlertDescription.unsupported_extension
+    assert isinstance(peer, PeerAlert)

@@ -332,6 +332,9 @@ class ExpectCertificate:
         if not message.certificate_list:
             # RFC 8446 4.4.2.4.
             raise DecodeError("server sent an empty Certificate message")
+        for entry in message.certificate_list:
+            # RFC 8446 4.4.2: entry extensions answer what the client offered.
+            check_offered(entry.extensions, self.ctx.offer.offered_types, "CertificateEntry")
         chain = tuple(entry.cert_data for entry in message.certificate_list)
         public_key = public_key_from_der(chain[0])
         negotiated = io.negotiated
