@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +32,7 @@ from typing import Any, Literal
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import (
     Criticality,
@@ -220,12 +222,18 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 def _parse_pem_certs(data: bytes, *, strict: bool) -> list[x509.Certificate]:
     certs = []
-    for match in _PEM_CERT.finditer(data):
-        try:
-            certs.append(x509.load_pem_x509_certificate(match.group(0)))
-        except ValueError:
-            if strict:
-                raise ValueError("malformed PEM certificate") from None
+    with warnings.catch_warnings():
+        # Some system roots carry a zero serial number; cryptography warns
+        # about each, but OpenSSL has always accepted them as anchors.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        for match in _PEM_CERT.finditer(data):
+            try:
+                cert = x509.load_pem_x509_certificate(match.group(0))
+                _is_ca(cert)  # parses the extensions now, under the filter
+                certs.append(cert)
+            except ValueError:
+                if strict:
+                    raise ValueError("malformed PEM certificate") from None
     return certs
 
 
