@@ -103,6 +103,14 @@ class TLSConfig:
     max_handshake_message_size: int = 1 << 16
     # RFC 8446 4.2.10: how much rejected 0-RTT data a server skips.
     max_early_data_skip: int = 1 << 16
+    # Limits against hostile peers, enforced by puretls.limits; the alert a
+    # peer receives for each is listed in docs/robustness.md.
+    max_handshake_fragments: int = 1024
+    max_certificate_chain_length: int = 16
+    max_certificate_chain_size: int = 1 << 16
+    max_extensions: int = 256
+    max_key_shares: int = 16
+    max_key_updates_in_a_row: int = 32
     rng: Callable[[int], bytes] = os.urandom
     clock: Callable[[], datetime] = system_clock
     # Seconds since the epoch, for ticket ages (RFC 8446 4.6.1).

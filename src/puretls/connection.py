@@ -30,6 +30,7 @@ from puretls.errors import (
 from puretls.events import ApplicationData, CloseNotify, Event, KeyUpdated
 from puretls.handshake import client13, server13
 from puretls.handshake.base import Negotiated, State
+from puretls.limits import LimitGuard
 from puretls.messages import Alert, HandshakeMessage, decode_handshake
 from puretls.record.layer import RecordLayer
 from puretls.record.protection import NullProtection, TLS13Protection
@@ -52,6 +53,7 @@ class Connection:
         self._sent_close_notify = False
         self._records = RecordLayer()
         self._reassembler = HandshakeReassembler(config.max_handshake_message_size)
+        self._limits = LimitGuard(config)
         self._events: deque[Event] = deque()
         self._outgoing = bytearray()
         self._flight = bytearray()  # handshake bytes awaiting the current write key
@@ -221,6 +223,12 @@ class Connection:
                 pass
         self.error = exc
         self.closed = True
+        self._release_input()
+
+    def _release_input(self) -> None:
+        """Nothing is read after a fatal error: drop what the peer made us hold."""
+        self._records.discard_received()
+        self._reassembler = HandshakeReassembler(0)
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
         self._flush_flight()
@@ -266,9 +274,11 @@ class Connection:
         while True:
             item = reassembler.next_message()
             if item is None:
+                self._limits.on_handshake_record(message_incomplete=reassembler.buffered > 0)
                 return
             msg_type, raw = item
             message = decode_handshake(msg_type, raw[4:])
+            self._limits.check_message(message)
             assert self._state is not None
             was_complete = self.handshake_complete
             if not was_complete:
@@ -282,6 +292,7 @@ class Connection:
             raise UnexpectedMessage("application data inside a fragmented handshake message")
         if not self.handshake_complete:
             raise UnexpectedMessage("application data before the handshake completed")
+        self._limits.on_application_data()
         self._events.append(ApplicationData(data=data))
 
     def _on_alert(self, data: bytes) -> None:

@@ -128,6 +128,11 @@ class RecordDeframer:
             self._pos = 0
         self._buf += data
 
+    def clear(self) -> None:
+        """Drop everything buffered and release the buffer's memory."""
+        self._buf = bytearray()
+        self._pos = 0
+
     def next_record(self) -> Record | None:
         """The next complete record, or None until more bytes arrive.
 

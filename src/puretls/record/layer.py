@@ -121,6 +121,10 @@ class RecordLayer:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         self._deframer.feed(data)
 
+    def discard_received(self) -> None:
+        """Forget received bytes not yet read (the connection failed)."""
+        self._deframer.clear()
+
     def read(self) -> tuple[int, bytes] | None:
         """The next (content type, plaintext), or None until more bytes arrive."""
         while True:

@@ -1,0 +1,196 @@
+"""Each resource limit: the default lets real peers through, crossing it gives
+the documented alert, and the connection drops what it held."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from robustness_helpers import (
+    Conversation,
+    CountingConnection,
+    authority,
+    client_config,
+    client_key,
+    server_config,
+    split_records,
+)
+
+from puretls.config import CertifiedKey, TLSConfig
+from puretls.enums import AlertDescription
+from puretls.errors import (
+    CertificateError,
+    DecodeError,
+    IllegalParameter,
+    PeerAlert,
+    TLSError,
+    UnexpectedMessage,
+)
+from puretls.messages import (
+    Certificate,
+    ClientHello,
+    HandshakeMessage,
+    KeyShare,
+    KeyShareEntry,
+    UnknownExtension,
+)
+
+
+def handshake_failure(
+    client_cfg: TLSConfig, server_cfg: TLSConfig
+) -> tuple[TLSError, CountingConnection, CountingConnection]:
+    conv = Conversation.start(client_cfg, server_cfg)
+    for _ in range(50):
+        try:
+            if not conv.step():
+                break
+        except TLSError as exc:
+            return exc, conv.client, conv.server
+    raise AssertionError("handshake did not fail")
+
+
+def test_defaults_are_documented_values() -> None:
+    cfg = TLSConfig(is_server=True)
+    assert cfg.max_handshake_message_size == 1 << 16
+    assert cfg.max_handshake_fragments == 1024
+    assert cfg.max_certificate_chain_length == 16
+    assert cfg.max_certificate_chain_size == 1 << 16
+    assert cfg.max_extensions == 256
+    assert cfg.max_key_shares == 16
+    assert cfg.max_key_updates_in_a_row == 32
+    assert cfg.max_early_data_skip == 1 << 16
+
+
+def test_too_many_extensions_is_decode_error() -> None:
+    def bloat(message: HandshakeMessage) -> HandshakeMessage:
+        if not isinstance(message, ClientHello):
+            return message
+        junk = tuple(UnknownExtension(ext_type=0x4000 + i, data=b"") for i in range(40))
+        return replace(message, extensions=junk + message.extensions)
+
+    err, client, server = handshake_failure(
+        client_config(message_hook=bloat), server_config(max_extensions=32)
+    )
+    assert isinstance(err, DecodeError)
+    assert "max_extensions" in err.message
+    assert server.alerts_sent == [(2, AlertDescription.decode_error)]
+
+
+def _many_shares(count: int) -> object:
+    def hook(message: HandshakeMessage) -> HandshakeMessage:
+        if not isinstance(message, ClientHello):
+            return message
+        extra = tuple(
+            KeyShareEntry(group=0x7A7A + i, key_exchange=b"\x01" * 32) for i in range(count)
+        )
+        extensions = tuple(
+            replace(ext, client_shares=ext.client_shares + extra)
+            if isinstance(ext, KeyShare)
+            else ext
+            for ext in message.extensions
+        )
+        return replace(message, extensions=extensions)
+
+    return hook
+
+
+def test_too_many_key_shares_is_illegal_parameter() -> None:
+    err, _client, server = handshake_failure(
+        client_config(message_hook=_many_shares(20)), server_config()
+    )
+    assert isinstance(err, IllegalParameter)
+    assert "max_key_shares" in err.message
+    assert server.alerts_sent == [(2, AlertDescription.illegal_parameter)]
+
+
+def _long_chain(length: int) -> CertifiedKey:
+    leaf = client_key()
+    # The leaf repeated: the limit is checked before any verification.
+    return CertifiedKey(leaf.chain * length, leaf.private_key)
+
+
+def test_too_long_certificate_chain_is_bad_certificate() -> None:
+    server_cfg = server_config(certificates=(_long_chain(20),))
+    err, client, _server = handshake_failure(client_config(), server_cfg)
+    assert isinstance(err, CertificateError)
+    assert "max_certificate_chain_length" in err.message
+    assert client.alerts_sent == [(2, AlertDescription.bad_certificate)]
+
+
+def test_too_large_certificate_chain_is_bad_certificate() -> None:
+    chain = _long_chain(3)
+    size = sum(len(der) for der in chain.chain)
+    err, client, _server = handshake_failure(
+        client_config(max_certificate_chain_size=size - 1),
+        server_config(certificates=(chain,)),
+    )
+    assert isinstance(err, CertificateError)
+    assert "max_certificate_chain_size" in err.message
+    assert client.alerts_sent == [(2, AlertDescription.bad_certificate)]
+
+
+def test_server_limits_client_certificate_chain_too() -> None:
+    err, _client, server = handshake_failure(
+        client_config(certificates=(_long_chain(5),)),
+        server_config(request_client_certificate=True, max_certificate_chain_length=4),
+    )
+    assert isinstance(err, (CertificateError, PeerAlert))
+    assert server.alerts_sent[-1] == (2, AlertDescription.bad_certificate)
+
+
+def test_handshake_message_in_too_many_records_is_unexpected_message() -> None:
+    client = CountingConnection(client_config())
+    client.start_handshake()
+    (record,) = split_records(client.data_to_send())
+    body = record[5:]
+    server = CountingConnection(server_config(max_handshake_fragments=10))
+    stream = b"".join(b"\x16\x03\x01\x00\x01" + body[i : i + 1] for i in range(40))
+    with pytest.raises(UnexpectedMessage) as err:
+        server.receive_data(stream)
+    assert "max_handshake_fragments" in err.value.message
+    assert server.alerts_sent == [(2, AlertDescription.unexpected_message)]
+    assert server._reassembler.buffered == 0
+
+
+def test_default_fragment_limit_allows_small_records() -> None:
+    client = CountingConnection(client_config())
+    client.start_handshake()
+    (record,) = split_records(client.data_to_send())
+    body = record[5:]
+    server = CountingConnection(server_config())
+    server.receive_data(
+        b"".join(b"\x16\x03\x01\x00\x01" + body[i : i + 1] for i in range(len(body)))
+    )
+    assert server.data_to_send()  # the whole server flight
+    assert server.error is None
+
+
+def test_key_updates_in_a_row_are_limited() -> None:
+    conv = Conversation.start(
+        client_config(), server_config(max_key_updates_in_a_row=5), scripted=False
+    )
+    conv.run()
+    client, server = conv.client, conv.server
+    for _ in range(5):
+        client.key_update(request_peer_update=False)
+    server.receive_data(client.data_to_send())
+    # Application data resets the count.
+    client.send_data(b"x")
+    for _ in range(5):
+        client.key_update(request_peer_update=False)
+    server.receive_data(client.data_to_send())
+    client.key_update(request_peer_update=False)
+    with pytest.raises(UnexpectedMessage) as err:
+        server.receive_data(client.data_to_send())
+    assert "max_key_updates_in_a_row" in err.value.message
+    assert server.alerts_sent == [(2, AlertDescription.unexpected_message)]
+
+
+def test_defaults_accept_a_normal_handshake_and_client_auth() -> None:
+    conv = Conversation.start(
+        client_config(certificates=(client_key(),)),
+        server_config(request_client_certificate=True),
+    )
+    conv.run()
+    assert conv.server.handshake_complete and conv.server.error is None
+    assert authority() is not None
