@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from puretls.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 
 if TYPE_CHECKING:
-    from puretls.messages import HandshakeMessage
     from puretls.crypto.signatures import PrivateKey
+    from puretls.messages import HandshakeMessage
     from puretls.verify import CertificateVerifier
 
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
