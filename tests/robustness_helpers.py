@@ -7,6 +7,7 @@ the traffic after it) and hand one side something else instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 from collections.abc import Callable, Iterator
@@ -191,10 +192,8 @@ def feed_and_close(conn: CountingConnection, chunks: Iterator[bytes] | list[byte
         except TLSError:
             break
     else:
-        try:
+        with contextlib.suppress(TLSError):
             conn.receive_data(b"")
-        except TLSError:
-            pass
     fatal = [a for a in conn.alerts_sent[before:] if a[0] == 2]
     assert len(fatal) <= 1, conn.alerts_sent
     if conn.error is not None:

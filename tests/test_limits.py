@@ -6,15 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from robustness_helpers import (
-    Conversation,
-    CountingConnection,
-    authority,
-    client_config,
-    client_key,
-    server_config,
-    split_records,
-)
 
 from puretls.config import CertifiedKey, TLSConfig
 from puretls.enums import AlertDescription
@@ -27,12 +18,20 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.messages import (
-    Certificate,
     ClientHello,
     HandshakeMessage,
     KeyShare,
     KeyShareEntry,
     UnknownExtension,
+)
+from robustness_helpers import (
+    Conversation,
+    CountingConnection,
+    authority,
+    client_config,
+    client_key,
+    server_config,
+    split_records,
 )
 
 
@@ -68,7 +67,7 @@ def test_too_many_extensions_is_decode_error() -> None:
         junk = tuple(UnknownExtension(ext_type=0x4000 + i, data=b"") for i in range(40))
         return replace(message, extensions=junk + message.extensions)
 
-    err, client, server = handshake_failure(
+    err, _client, server = handshake_failure(
         client_config(message_hook=bloat), server_config(max_extensions=32)
     )
     assert isinstance(err, DecodeError)

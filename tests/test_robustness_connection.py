@@ -14,10 +14,10 @@ import functools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from robustness_helpers import Conversation, feed_and_close, full_transcript
 
 from puretls.enums import AlertDescription
 from puretls.errors import BadRecordMac, RecordOverflow, TLSError, UnexpectedEOF
+from robustness_helpers import Conversation, feed_and_close, full_transcript
 
 
 @functools.cache
@@ -31,9 +31,7 @@ def conversation_at(k: int) -> Conversation:
     return conv
 
 
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
