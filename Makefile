@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-dev
 
-.PHONY: all venv demo test unit lint bench clean
+.PHONY: all venv demo test unit lint bench fuzz clean
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 all: test
@@ -40,5 +40,17 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
+# Coverage-guided fuzzing (atheris): each target FUZZ_SECONDS seconds, two at a
+# time; fails on any exception that is not puretls's TLSError.  See fuzz/run.py.
+FUZZ_SECONDS ?= 45
+FUZZ_STAMP := $(VENV)/.stamp-fuzz
+
+$(FUZZ_STAMP): $(STAMP)
+	$(PY) -c "import atheris" 2>/dev/null || $(PY) -m pip install --quiet atheris
+	touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	$(PY) fuzz/run.py --seconds $(FUZZ_SECONDS) --jobs 2 $(FUZZ_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .fuzz .pytest_cache .mypy_cache .ruff_cache .hypothesis
