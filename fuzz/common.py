@@ -34,7 +34,8 @@ def _write_pki() -> None:
     leaf = ca.issue(["localhost"], key_type="ed25519")
     key_pem = leaf.private_key_pem()
     (PKI / "server.key").write_bytes(key_pem)
-    (PKI / "server.der").write_bytes(b"".join(len(d).to_bytes(4, "big") + d for d in leaf.chain_der()))
+    blob = b"".join(len(der).to_bytes(4, "big") + der for der in leaf.chain_der())
+    (PKI / "server.der").write_bytes(blob)
 
 
 @functools.cache
@@ -83,7 +84,6 @@ def server_config(**kw: object) -> TLSConfig:
     }
     options.update(kw)
     return TLSConfig(is_server=True, **options)  # type: ignore[arg-type]
-
 
 
 def chunks(data: bytes) -> list[bytes]:

@@ -1,6 +1,6 @@
 """Fuzz target: the record deframer and plaintext record rules.
 
-    python fuzz/fuzz_record.py .fuzz/corpus/record -max_total_time=60
+python fuzz/fuzz_record.py .fuzz/corpus/record -max_total_time=60
 """
 
 from __future__ import annotations
