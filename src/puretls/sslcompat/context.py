@@ -190,6 +190,10 @@ class SSLContext(ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        # puretls extension: seconds a blocking wrap_socket handshake may take
+        # in total (both sides).  None, the default, keeps the stdlib's
+        # behaviour, where only the socket's per-operation timeout applies.
+        self.handshake_timeout: float | None = None
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
 

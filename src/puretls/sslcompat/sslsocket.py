@@ -15,6 +15,7 @@ import contextlib
 import errno
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +44,9 @@ class SSLSocket(ssl.SSLSocket):
     _pt_outbuf: bytearray
     _pt_pending_write: int
     _pt_connected: bool
+    # time.monotonic() by which the running handshake must finish, when the
+    # context has a handshake_timeout (a puretls extension, off by default).
+    _pt_deadline: float | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -175,6 +179,8 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_flush()
 
     def _pt_receive(self) -> None:
+        if self._pt_deadline is not None:
+            self._pt_wait_until_deadline()
         try:
             data = socket.socket.recv(self, _RECV_SIZE)
         except BlockingIOError:
@@ -183,6 +189,20 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_incoming.write(data)
         else:
             self._pt_incoming.write_eof()
+
+    def _pt_wait_until_deadline(self) -> None:
+        """Bound the next read by the handshake deadline.
+
+        A per-read socket timeout does not stop a peer that sends one byte
+        just before each timeout; the deadline covers the whole handshake.
+        """
+        assert self._pt_deadline is not None
+        remaining = self._pt_deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("TLS handshake timed out (SSLContext.handshake_timeout)")
+        timeout = self.gettimeout()
+        if timeout is None or timeout > remaining:
+            self.settimeout(remaining)
 
     def _pt_run(self, step: Callable[[], T]) -> T:
         """Repeat ``step`` until it stops asking for input, moving bytes as needed."""
@@ -222,11 +242,22 @@ class SSLSocket(ssl.SSLSocket):
         self._check_connected()
         obj = self._pt_sslobj()
         timeout = self.gettimeout()
+        limit = self._pt_context.handshake_timeout
         try:
             if timeout == 0.0 and block:
                 self.settimeout(None)
+            if limit is not None and self.gettimeout() != 0.0:
+                self._pt_deadline = time.monotonic() + limit
             self._pt_run(obj.do_handshake)
+        except TimeoutError:
+            if self._pt_deadline is not None and time.monotonic() >= self._pt_deadline:
+                raise TimeoutError(
+                    f"TLS handshake did not complete within {limit} s "
+                    "(SSLContext.handshake_timeout)"
+                ) from None
+            raise
         finally:
+            self._pt_deadline = None
             self.settimeout(timeout)
 
     def _real_connect(self, addr: Any, connect_ex: bool) -> int | None:
