@@ -17,6 +17,7 @@ import sys
 import threading
 from typing import BinaryIO, TextIO
 
+import puretls as tls
 from puretls.cli.common import (
     DEFAULT_TIMEOUT,
     add_tls_options,
@@ -24,10 +25,10 @@ from puretls.cli.common import (
     format_address,
     parse_host_port,
     send_close_notify,
-    tls_module,
 )
 from puretls.cli.failures import describe_error
 from puretls.cli.report import certificate_rows, connection_rows, format_rows, peer_certificate
+from puretls.sslcompat.constants import CERT_NONE, PROTOCOL_TLS_CLIENT
 
 _CHUNK = 16384
 
@@ -60,11 +61,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def build_context(args: argparse.Namespace) -> ssl.SSLContext:
     """The client SSLContext the options describe (puretls's, ssl-compatible)."""
-    tls = tls_module()
-    context: ssl.SSLContext = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    context: ssl.SSLContext = tls.SSLContext(PROTOCOL_TLS_CLIENT)
     if args.insecure:
         context.check_hostname = False
-        context.verify_mode = tls.CERT_NONE
+        context.verify_mode = CERT_NONE
     elif args.cafile:
         context.load_verify_locations(cafile=args.cafile)
     else:

@@ -36,7 +36,8 @@ def describe_error(exc: BaseException, *, address: str = "", timeout: float | No
         seconds = f" after {timeout:g} s" if timeout else ""
         return f"timed out{seconds}{suffix}"
     if isinstance(exc, OSError):
-        return f"{exc.strerror or exc}{suffix}"
+        filename = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{filename}{suffix}"
     return f"{type(exc).__name__}: {exc}"
 
 
