@@ -101,8 +101,8 @@ class TLSConfig:
     # Server: DER DistinguishedNames for CertificateRequest's
     # certificate_authorities (RFC 8446 4.2.4); empty sends none.
     certificate_authorities: tuple[bytes, ...] = ()
-    # Client: offer post-handshake authentication (RFC 8446 4.2.6).
-    # Server: allow Connection.request_client_certificate() after the handshake.
+    # Client: offer post-handshake authentication (RFC 8446 4.2.6), which
+    # lets the server call Connection.request_client_certificate() later.
     post_handshake_auth: bool = False
     # Client: ask for a stapled OCSP response (status_request, RFC 6066 8);
     # ``ocsp_must_staple`` makes its absence fatal (as RFC 7633 does).
