@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from test_connection import connect, events, failure, pump
 
 from puretls.config import CertifiedKey, TLSConfig
 from puretls.connection import Connection
@@ -26,6 +25,7 @@ from puretls.handshake.certcompress import AVAILABLE_ALGORITHMS, CertificateComp
 from puretls.messages import CompressedCertificate
 from puretls.testing import CertificateAuthority, IssuedCert
 from puretls.verify import CertificateVerifier, TrustStore
+from test_connection import connect, events, failure, pump
 
 NOW = datetime.now(timezone.utc)
 ZLIB = CertificateCompressionAlgorithm.zlib

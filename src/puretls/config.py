@@ -103,6 +103,8 @@ class TLSConfig:
     certificate_authorities: tuple[bytes, ...] = ()
     # Client: offer post-handshake authentication (RFC 8446 4.2.6), which
     # lets the server call Connection.request_client_certificate() later.
+    # Server: when the client offers it, ask for its certificate only after
+    # the handshake (the stdlib's post_handshake_auth on a server context).
     post_handshake_auth: bool = False
     # Client: ask for a stapled OCSP response (status_request, RFC 6066 8);
     # ``ocsp_must_staple`` makes its absence fatal (as RFC 7633 does).

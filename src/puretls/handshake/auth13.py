@@ -245,6 +245,18 @@ def client_hello_extensions(config: TLSConfig) -> list[Extension]:
     return exts
 
 
+def request_in_handshake(config: TLSConfig, hello: ClientHello) -> bool:
+    """Whether the server's flight carries a CertificateRequest.
+
+    A server configured for post-handshake auth waits when the client offers
+    it (as OpenSSL's SSL_VERIFY_POST_HANDSHAKE does) and asks later.
+    """
+    if not config.request_client_certificate:
+        return False
+    offered = find_extension(hello.extensions, PostHandshakeAuth) is not None
+    return not (config.post_handshake_auth and offered)
+
+
 def build_certificate_request(config: TLSConfig, context: bytes = b"") -> CertificateRequest:
     """RFC 8446 4.3.2: signature_algorithms always, the rest when configured."""
     exts: list[Extension] = [SignatureAlgorithms(schemes=config.signature_schemes)]

@@ -299,7 +299,8 @@ class ExpectClientHello:
         if alpn is not None:
             extensions.append(ALPN(protocols=(alpn,)))
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
-        if config.request_client_certificate:
+        request_certificate = auth13.request_in_handshake(config, hello)
+        if request_certificate:
             transcript.update(io.send_handshake(auth13.build_certificate_request(config)))
         certificate = auth13.server_certificate_message(config, hello, certified, io)
         transcript.update(io.send_handshake(certificate))
@@ -334,7 +335,7 @@ class ExpectClientHello:
             server_app=server_app,
             exporter=exporter,
         )
-        if config.request_client_certificate:
+        if request_certificate:
             return ExpectClientCertificate(ctx=ctx)
         return ExpectClientFinished(ctx=ctx)
 
