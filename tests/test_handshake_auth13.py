@@ -119,7 +119,7 @@ def test_optional_client_certificate_that_is_presented_must_verify() -> None:
 
 
 def test_required_client_certificate_verified_for_client_auth() -> None:
-    c, s = connect(client(certificates=(certified(client_leaf()),)), mtls_server())
+    _c, s = connect(client(certificates=(certified(client_leaf()),)), mtls_server())
     assert s.handshake_complete
     assert s.negotiated.verified_chain is not None
     assert "CN=alice" in leaf_of(s).subject.rfc4514_string()
@@ -135,7 +135,7 @@ def test_client_certificate_with_server_only_eku_is_refused() -> None:
 def test_certificate_request_lists_authorities_and_client_picks_matching_chain() -> None:
     names = (ca().certificate.subject.public_bytes(serialization.Encoding.DER),)
     ours = (certified(client_leaf("other")), certified(client_leaf("ca")))
-    c, s = connect(client(certificates=ours), mtls_server(certificate_authorities=names))
+    _c, s = connect(client(certificates=ours), mtls_server(certificate_authorities=names))
     assert s.handshake_complete
     assert leaf_of(s).issuer == ca().certificate.subject
 
