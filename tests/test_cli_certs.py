@@ -66,3 +66,27 @@ def test_parser_runs_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert args.run(args) == 0
     assert (tmp_path / "dev" / "client-bob.pem").exists()
     assert "client cert" in capsys.readouterr().out
+
+
+def test_puretls_certs_command_and_client_status_against_openssl(tmp_path: Path) -> None:
+    from cli_helpers import run_puretls
+    from peers import OPENSSL, openssl_server
+
+    made = run_puretls("certs", str(tmp_path), "--hosts", "localhost,127.0.0.1")
+    assert made.returncode == 0, made.stderr
+    assert b"server cert" in made.stdout
+    if OPENSSL is None:
+        pytest.skip("openssl command not installed")
+    cert, key, staple = tmp_path / "server.pem", tmp_path / "server.key", tmp_path / "server.ocsp"
+    with openssl_server(cert, key, "-tls1_3", "-status_file", str(staple)) as port:
+        result = run_puretls(
+            "client",
+            "--cafile",
+            str(tmp_path / "ca.pem"),
+            "--status",
+            f"localhost:{port}",
+            stdin=b"GET / HTTP/1.0\r\n\r\n",
+        )
+    err = result.stderr.decode()
+    assert "OCSP staple" in err, err
+    assert "good (serial" in err

@@ -370,7 +370,7 @@ def test_post_handshake_auth_delivers_the_client_certificate() -> None:
     s.request_client_certificate()
     s.send_data(b"who are you?")
     pump(c, s)
-    assert [e for e in events(c) if isinstance(e, ApplicationData)][0].data == b"who are you?"
+    assert next(e for e in events(c) if isinstance(e, ApplicationData)).data == b"who are you?"
     got = [e for e in events(s) if isinstance(e, PeerCertificateVerified)]
     assert len(got) == 1 and got[0].certificates
     assert "CN=alice" in leaf_of(s).subject.rfc4514_string()

@@ -66,8 +66,19 @@ def certified(files: tuple[Path, Path]) -> CertifiedKey:
 def s_client(pki: dict[str, Any], port: int, *args: str, name: str = "localhost") -> str:
     assert OPENSSL is not None
     proc = subprocess.run(
-        [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki["ca"])]
-        + ["-servername", name, "-tls1_3", "-ign_eof", *args],
+        [
+            OPENSSL,
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{port}",
+            "-CAfile",
+            str(pki["ca"]),
+            "-servername",
+            name,
+            "-tls1_3",
+            "-ign_eof",
+            *args,
+        ],
         input=b"hello over tls\n",
         capture_output=True,
         timeout=20,
@@ -233,9 +244,9 @@ def test_puretls_client_without_certificate_to_openssl_server_verify(
     pki: dict[str, Any],
 ) -> None:
     cert, key = pki["server"]
-    with openssl_server(cert, key, "-tls1_3", "-Verify", "1", "-CAfile", str(pki["ca"])) as port:
-        with pytest.raises(PeerAlert) as info:
-            puretls_client(pki, port)
+    args = ("-tls1_3", "-Verify", "1", "-CAfile", str(pki["ca"]))
+    with openssl_server(cert, key, *args) as port, pytest.raises(PeerAlert) as info:
+        puretls_client(pki, port)
     assert info.value.description == AlertDescription.certificate_required
 
 
@@ -261,9 +272,22 @@ def test_gnutls_client_certificate_to_puretls_server(pki: dict[str, Any]) -> Non
     cert, key = pki["client"]
     assert GNUTLS_CLI is not None
     proc = subprocess.run(
-        [GNUTLS_CLI, "--x509cafile", str(pki["ca"]), "--x509certfile", str(cert)]
-        + ["--x509keyfile", str(key), "--port", str(server.port), "127.0.0.1"]
-        + ["--sni-hostname", "localhost", "--verify-hostname", "localhost"],
+        [
+            GNUTLS_CLI,
+            "--x509cafile",
+            str(pki["ca"]),
+            "--x509certfile",
+            str(cert),
+            "--x509keyfile",
+            str(key),
+            "--port",
+            str(server.port),
+            "127.0.0.1",
+            "--sni-hostname",
+            "localhost",
+            "--verify-hostname",
+            "localhost",
+        ],
         input=b"hello over tls\n",
         capture_output=True,
         timeout=20,

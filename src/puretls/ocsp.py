@@ -191,6 +191,28 @@ def check_ocsp_response(
     )
 
 
+def describe_ocsp_response(der: bytes) -> str:
+    """One line for people: status, serial, responder and validity (not a check)."""
+    try:
+        response = ocsp.load_der_ocsp_response(der)
+    except ValueError as exc:
+        return f"malformed OCSP response ({exc})"
+    if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        return f"OCSP response status {response.response_status.name}"
+    single = next(iter(response.responses))
+    until = single.next_update_utc.isoformat() if single.next_update_utc else "no nextUpdate"
+    responder = (
+        response.responder_name.rfc4514_string()
+        if response.responder_name is not None
+        else f"key hash {(response.responder_key_hash or b'').hex()}"
+    )
+    return (
+        f"{single.certificate_status.name.lower()} (serial {single.serial_number:x}, "
+        f"responder {responder}, thisUpdate {single.this_update_utc.isoformat()}, "
+        f"nextUpdate {until}, {len(der)} bytes)"
+    )
+
+
 def ocsp_response_serial(der: bytes) -> int | None:
     """The serial number of the (first) certificate a response is about."""
     try:
