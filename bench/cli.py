@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         prof = profile.run(material, conf["profile_handshakes"])
         results["profile"] = prof
         print(profile.report(prof))
+        _section("Profile of the puretls handshake over loopback sockets (sslcompat path)")
+        sock_prof = profile.socket_profile(material, conf["profile_handshakes"])
+        results["socket_profile"] = sock_prof
+        print(profile.socket_report(sock_prof))
 
     results["loadavg_end"] = os.getloadavg()
     results["elapsed_seconds"] = time.perf_counter() - started

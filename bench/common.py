@@ -52,6 +52,11 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def sys_seconds() -> float:
+    """System (kernel) CPU of this process so far: sockets, scheduling, page faults."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def rss_bytes() -> int:
     """Current resident set size from /proc/self/status (VmRSS)."""
     try:

@@ -22,6 +22,7 @@ from bench.common import (
     ratio,
     rotated,
     summarize,
+    sys_seconds,
     table,
 )
 from bench.procs import run_pair
@@ -59,6 +60,7 @@ def _serve(stack: str, material: Material, case: Case) -> Any:
         listen.settimeout(0.1)
         done = 0
         cpu_start = cpu_end = cpu_seconds()
+        sys_start = sys_end = sys_seconds()
         mismatch: str | None = None
         while not stop.is_set():
             try:
@@ -77,12 +79,13 @@ def _serve(stack: str, material: Material, case: Case) -> Any:
                 raw.close()
             done += 1
             if done == WARMUP:
-                cpu_start = cpu_seconds()
-            cpu_end = cpu_seconds()
+                cpu_start, sys_start = cpu_seconds(), sys_seconds()
+            cpu_end, sys_end = cpu_seconds(), sys_seconds()
         measured = done - WARMUP
         return {
             "handshakes": measured,
             "cpu_per_handshake": (cpu_end - cpu_start) / measured if measured > 0 else None,
+            "sys_per_handshake": (sys_end - sys_start) / measured if measured > 0 else None,
             "mismatch": mismatch,
         }
 
@@ -105,7 +108,7 @@ def _connect(stack: str, material: Material, case: Case, limits: Limits) -> Any:
         mismatch = None
         for i in range(WARMUP):
             mismatch = one(check=i == 0) or mismatch
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        cpu0, sys0, t0 = cpu_seconds(), sys_seconds(), time.perf_counter()
         n = 0
         deadline = t0 + limits.seconds
         while n < limits.count and (n == 0 or time.perf_counter() < deadline):
@@ -117,6 +120,7 @@ def _connect(stack: str, material: Material, case: Case, limits: Limits) -> Any:
             "wall": wall,
             "rate": n / wall,
             "cpu_per_handshake": (cpu_seconds() - cpu0) / n,
+            "sys_per_handshake": (sys_seconds() - sys0) / n,
             "mismatch": mismatch,
         }
 
@@ -139,6 +143,8 @@ def measure_once(stack: str, material: Material, case: Case, limits: Limits) -> 
         "handshakes": client.get("handshakes"),
         "client_cpu": client.get("cpu_per_handshake"),
         "server_cpu": server.get("cpu_per_handshake"),
+        "client_sys": client.get("sys_per_handshake"),
+        "server_sys": server.get("sys_per_handshake"),
         "server_handshakes": server.get("handshakes"),
     }
 
@@ -202,6 +208,7 @@ def report(results: list[CaseResult], stacks: list[str], floors: dict[str, Any])
         "handshakes/s",
         "client CPU ms",
         "server CPU ms",
+        "of which sys c/s",
         "/ssl",
         "/tlslite",
         "client/floor",
@@ -228,6 +235,8 @@ def report(results: list[CaseResult], stacks: list[str], floors: dict[str, Any])
                     fmt(rate),
                     fmt(ccpu, 1e3, 2),
                     fmt(scpu, 1e3, 2),
+                    f"{_median_ms(result.summary(stack, 'client_sys'))}"
+                    f" / {_median_ms(result.summary(stack, 'server_sys'))}",
                     fmt_ratio(ratio(rate, ssl_rate)) if stack == "puretls" else "",
                     fmt_ratio(ratio(rate, tl_rate)) if stack == "puretls" else "",
                     cf,
@@ -247,6 +256,10 @@ def report(results: list[CaseResult], stacks: list[str], floors: dict[str, Any])
     return text
 
 
+def _median_ms(summary: Summary | None) -> str:
+    return "n/a" if summary is None else f"{summary.median * 1e3:.2f}"
+
+
 def to_json(results: list[CaseResult], stacks: list[str]) -> list[dict[str, Any]]:
     out = []
     for result in results:
@@ -254,7 +267,7 @@ def to_json(results: list[CaseResult], stacks: list[str]) -> list[dict[str, Any]
         for stack in stacks:
             entry["summary"][stack] = {
                 key: (s.as_dict() if (s := result.summary(stack, key)) else None)
-                for key in ("rate", "client_cpu", "server_cpu")
+                for key in ("rate", "client_cpu", "server_cpu", "client_sys", "server_sys")
             }
         out.append(entry)
     return out

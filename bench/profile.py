@@ -29,6 +29,7 @@ from bench.common import Material, table
 from bench.memory import _configs
 
 Key = tuple[str, int, str]
+WAITING = "socket calls, incl. blocking until the peer answers"
 
 
 def _pump(
@@ -103,10 +104,13 @@ def _component(key: Key) -> str:
         ("puretls/verify.py", "puretls verify.py"),
         ("puretls/transcript.py", "puretls transcript"),
         ("puretls/connection.py", "puretls connection"),
+        ("puretls/sslcompat/", "puretls sslcompat (SSLSocket/SSLObject)"),
         ("puretls/", "puretls other"),
         ("cryptography/", "cryptography Python glue"),
         ("/enum.py", "stdlib enum"),
         ("/hmac.py", "stdlib hmac (Python part)"),
+        ("/ssl.py", "stdlib ssl.py (Python part)"),
+        ("/socket.py", "stdlib socket.py"),
     ):
         if part in path:
             return label
@@ -118,6 +122,8 @@ def _builtin_component(name: str) -> str:
     if "hashlib" in lowered or "hmac" in lowered or "_hashlib" in lowered:
         return "PRIMITIVE hash / HMAC"
     if "cryptography" not in lowered:
+        if any(f"{call}" in lowered for call in ("recv", "send", "accept", "connect", "close")):
+            return WAITING
         if "digest" in lowered or "sha" in lowered:
             return "PRIMITIVE hash / HMAC"
         return "builtins (bytes, int, containers)"
@@ -257,4 +263,107 @@ def report(result: dict[str, Any], top: int = 15) -> str:
                 [f"{side} top functions by cumulative time", "calls/hs", "own us", "cum us"], rows
             )
         )
+    return "\n\n".join(out)
+
+
+# -- the same handshake through puretls's ssl-compatible sockets ------------------
+
+
+def _side_summary(profiler: cProfile.Profile, count: int, top: int) -> dict[str, Any]:
+    stats = pstats.Stats(profiler)
+    total = sum(v[2] for v in stats.stats.values()) / count  # type: ignore[attr-defined]
+    return {
+        "profiled_us": total * 1e6,
+        "components_us": {k: v * 1e6 for k, v in _components(stats, count)},
+        "top": [
+            {"function": w, "calls": c, "tottime_us": t * 1e6, "cumtime_us": ct * 1e6}
+            for w, c, t, ct in _top(stats, count, top)
+        ],
+    }
+
+
+def _socket_server(material: Material, count: int, top: int) -> Any:
+    from bench.stacks import Case, Server
+
+    def body(listen: Any, stop: Any, _pipe: Any) -> dict[str, Any]:
+        server = Server("puretls", material, Case())
+        listen.settimeout(0.1)
+        # Wall time (a CPU-time timer costs a system call per event and
+        # distorts everything); blocking socket calls show up as their own row.
+        profiler = cProfile.Profile()
+        done = 0
+        while done < count + 3 and not stop.is_set():
+            try:
+                raw, _ = listen.accept()
+            except TimeoutError:
+                continue
+            raw.setblocking(True)
+            if done == 3:
+                profiler.enable()
+            conn = server.wrap(raw)
+            conn.recv(1)
+            conn.sendall(b"s")
+            conn.close()
+            raw.close()
+            done += 1
+        profiler.disable()
+        return _side_summary(profiler, max(1, done - 3), top)
+
+    return body
+
+
+def _socket_client(material: Material, count: int, top: int) -> Any:
+    from bench.stacks import Case, Client
+
+    def body(port: int) -> dict[str, Any]:
+        client = Client("puretls", material, Case())
+        profiler = cProfile.Profile()
+        for i in range(count + 3):
+            if i == 3:
+                profiler.enable()
+            conn = client.connect(port)
+            conn.sendall(b"c")
+            conn.recv(1)
+            conn.close()
+        profiler.disable()
+        return _side_summary(profiler, count, top)
+
+    return body
+
+
+def socket_profile(material: Material, count: int, top: int = 25) -> dict[str, Any]:
+    """cProfile of puretls client and server over loopback sockets (separate processes)."""
+    from bench.procs import run_pair
+
+    server, client = run_pair(
+        _socket_server(material, count, top), _socket_client(material, count, top), 120
+    )
+    return {"handshakes": count, "client": client, "server": server}
+
+
+def socket_report(result: dict[str, Any], top: int = 20) -> str:
+    out = []
+    for side in ("client", "server"):
+        data = result[side]
+        if "error" in data:
+            out.append(f"{side}: {data['error']}")
+            continue
+        out.append(
+            f"{side} over sockets: {data['profiled_us']:.0f} us wall per handshake under "
+            f"cProfile, {data['profiled_us'] - data['components_us'].get(WAITING, 0):.0f} us "
+            f"outside socket calls ({result['handshakes']} handshakes, connect/accept and "
+            "close included)"
+        )
+        rows = [[k, f"{v:.0f}"] for k, v in data["components_us"].items()]
+        out.append(table([f"{side} component (own time)", "us/hs"], rows))
+        rows = [
+            [
+                t["function"][:78],
+                str(t["calls"]),
+                f"{t['tottime_us']:.0f}",
+                f"{t['cumtime_us']:.0f}",
+            ]
+            for t in data["top"][:top]
+        ]
+        out.append(table([f"{side} top functions (sockets)", "calls/hs", "own us", "cum us"], rows))
     return "\n\n".join(out)

@@ -196,7 +196,6 @@ def _copy_to_tls(sock: ssl.SSLSocket, inbox: socket.socket, timeout: float) -> b
     data = inbox.recv(_CHUNK)
     if not data:
         send_close_notify(sock)
-        sock.setblocking(False)
         return False
     sock.settimeout(timeout)
     try:

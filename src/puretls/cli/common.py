@@ -8,6 +8,7 @@ types in annotations are the stdlib's: puretls's classes subclass them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ssl
 from collections.abc import Sequence
 from typing import Any
@@ -102,16 +103,27 @@ def _call_extension(context: ssl.SSLContext, method: str, names: Sequence[str]) 
 def send_close_notify(sock: ssl.SSLSocket) -> None:
     """Send our close_notify without waiting for the peer's (RFC 8446 6.1).
 
-    A non-blocking ``unwrap()`` sends close_notify and then reports that the
-    peer's has not arrived yet (SSLWantReadError): we may keep reading, which
-    TLS 1.3 half-close allows.
+    TLS 1.3 allows a half-close: after our close_notify we may keep reading
+    what the peer still sends.  ``SSLSocket.unwrap()`` cannot express that
+    (it returns the plain socket once the peer's close_notify is in, and
+    anything the peer sent before it is gone with the TLS layer), so on a
+    puretls socket the close goes through its SSLObject, which stays in
+    place.  Any other ssl-compatible socket gets a non-blocking ``unwrap()``,
+    which sends close_notify and then reports that the peer's is pending.
     """
+    sslobj = getattr(sock, "_pt_obj", None)
+    flush = getattr(sock, "_pt_flush", None)
     timeout = sock.gettimeout()
-    sock.setblocking(False)
     try:
-        sock.unwrap()
-    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-        pass
+        if sslobj is not None and callable(flush):
+            with contextlib.suppress(ssl.SSLWantReadError):
+                sslobj.unwrap()
+            sock.settimeout(DEFAULT_TIMEOUT)
+            flush()
+        else:
+            sock.setblocking(False)
+            with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                sock.unwrap()
     finally:
         if sock.fileno() >= 0:
             sock.settimeout(timeout)
