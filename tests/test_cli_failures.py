@@ -47,3 +47,11 @@ def test_socket_errors() -> None:
     assert describe_error(FileNotFoundError(2, "No such file or directory")) == (
         "No such file or directory"
     )
+
+
+def test_received_alerts_are_named_as_alerts() -> None:
+    exc = ssl.SSLError(1, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure")
+    exc.reason = "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    assert describe_error(exc, address="h:1") == (
+        "TLS failure: the peer sent a fatal handshake_failure alert (h:1)"
+    )
