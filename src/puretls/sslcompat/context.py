@@ -27,6 +27,7 @@ from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedK
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
 from puretls.sslcompat import ciphers
+from puretls.sslcompat.certauth import CertificateSettings
 from puretls.sslcompat.constants import (
     OP_ALL,
     OP_CIPHER_SERVER_PREFERENCE,
@@ -147,7 +148,7 @@ def _version_number(version: ssl.TLSVersion, *, low: bool) -> int:
     return int(version)
 
 
-class SSLContext(ssl.SSLContext):
+class SSLContext(CertificateSettings, ssl.SSLContext):
     """``ssl.SSLContext`` look-alike whose connections run on puretls."""
 
     sslsocket_class: type[SSLSocket]
@@ -190,6 +191,7 @@ class SSLContext(ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        self._pt_init_certificate_settings()
         # puretls extension: seconds a blocking wrap_socket handshake may take
         # in total (both sides).  None, the default, keeps the stdlib's
         # behaviour, where only the socket's per-operation timeout applies.
@@ -325,10 +327,9 @@ class SSLContext(ssl.SSLContext):
         if chain[0].public_key() != key.public_key():
             raise _ssl_error("KEY_VALUES_MISMATCH", "key values mismatch", library="X509")
         der = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
-        # Like OpenSSL: one chain per key type, a later load replaces it.
-        self._pt_certificates = [
-            ck for ck in self._pt_certificates if type(ck.private_key) is not type(key)
-        ]
+        # Each call adds a chain (an ECDSA and an RSA one, or one per name);
+        # loading the same leaf again replaces its chain and key.
+        self._pt_certificates = [ck for ck in self._pt_certificates if ck.chain[0] != der[0]]
         self._pt_certificates.append(CertifiedKey(der, key))
 
     def load_verify_locations(
@@ -611,6 +612,7 @@ class SSLContext(ssl.SSLContext):
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
+            **self._pt_certificate_options(server_side),
         )
 
     def __reduce__(self) -> Any:
