@@ -69,6 +69,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mode.add_argument(
         "--echo", dest="mode", action="store_const", const="echo", help="echo bytes back"
     )
+    parser.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a client whose handshake takes longer in total (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close an established connection idle this long (default {IDLE_TIMEOUT:g})",
+    )
     add_tls_options(parser)
     parser.set_defaults(run=run, mode="http")
 
@@ -103,11 +117,18 @@ class Server:
         log: Log | None = None,
         quiet: bool = False,
         handshake_timeout: float = DEFAULT_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.context = context
         self.mode = mode
         self.quiet = quiet
         self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        if isinstance(context, tls.SSLContext):
+            # A deadline for the whole handshake: the socket timeout alone
+            # restarts with every byte, so a client trickling one byte at a
+            # time would hold its thread forever (docs/robustness.md).
+            context.handshake_timeout = handshake_timeout
         self._log = log or (lambda line: print(line, flush=True))
         self._stop = threading.Event()
         self._listener = _listen(host, port)
@@ -146,7 +167,7 @@ class Server:
             raw.close()
             return
         try:
-            sock.settimeout(IDLE_TIMEOUT)
+            sock.settimeout(self.idle_timeout)
             if self.mode == "echo":
                 self._echo(sock)
             else:
@@ -284,7 +305,15 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
                 f"{ca_path} localhost:{args.port}  or  curl --cacert {ca_path} ..."
             )
         apply_tls_options(context, args)
-        server = Server(context, host=args.host, port=args.port, mode=args.mode, quiet=args.quiet)
+        server = Server(
+            context,
+            host=args.host,
+            port=args.port,
+            mode=args.mode,
+            quiet=args.quiet,
+            handshake_timeout=getattr(args, "handshake_timeout", DEFAULT_TIMEOUT),
+            idle_timeout=getattr(args, "idle_timeout", IDLE_TIMEOUT),
+        )
     except (OSError, ValueError) as exc:
         print(f"puretls: {describe_error(exc)}", file=sys.stderr)
         if scratch is not None:
