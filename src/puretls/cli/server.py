@@ -262,7 +262,9 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(address)
-        listener.listen(64)
+        # A deep accept queue: with 64, a burst of connections overflows it
+        # and the kernel drops SYNs, which clients retry only after 1 s.
+        listener.listen(1024)
     except BaseException:
         listener.close()
         raise

@@ -1,0 +1,126 @@
+"""Burst: N TLS 1.3 handshakes started at once against each server.
+
+For every server kind (bench/load_common.py) the script opens N
+connections concurrently (each: handshake, 4 bytes echoed, close) and
+reports how long the burst took, handshakes per second, latency
+percentiles, failures, and the server's resident memory and descriptors
+before, at the peak and after.
+
+    python -m bench.load_burst                       # 1,000 connections, all servers
+    python -m bench.load_burst -n 200 --servers puretls-aio,ssl-aio
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from bench.load_common import (
+    KINDS,
+    ServerProcess,
+    client_context,
+    make_files,
+    mib,
+    ms,
+    parse_kinds,
+    percentile,
+    raise_nofile,
+    table,
+    tls_ping,
+)
+
+
+async def burst(server: ServerProcess, context: object, n: int) -> dict[str, object]:
+    rss_before, fds_before = server.rss(), server.fds()
+    peak = {"rss": rss_before, "fds": fds_before}
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        while not done.is_set():
+            peak["rss"] = max(peak["rss"], server.rss())
+            peak["fds"] = max(peak["fds"], server.fds())
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    cpu_before = server.cpu_seconds()
+    start = time.perf_counter()
+    results = await asyncio.gather(
+        *(tls_ping(server.port, context, timeout=120) for _ in range(n)),  # type: ignore[arg-type]
+        return_exceptions=True,
+    )
+    elapsed = time.perf_counter() - start
+    done.set()
+    await sampler
+    await asyncio.sleep(0.5)  # let the server finish closing
+    latencies = [r for r in results if isinstance(r, float)]
+    errors = [r for r in results if not isinstance(r, float)]
+    return {
+        "elapsed": elapsed,
+        "ok": len(latencies),
+        "failed": len(errors),
+        "first_error": repr(errors[0]) if errors else "",
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies, default=float("nan")),
+        "server_cpu": server.cpu_seconds() - cpu_before,
+        "rss_before": rss_before,
+        "rss_peak": peak["rss"],
+        "rss_after": server.rss(),
+        "fds_before": fds_before,
+        "fds_peak": peak["fds"],
+        "fds_after": server.fds(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--connections", type=int, default=1000)
+    parser.add_argument("--servers", default=",".join(KINDS), help="comma-separated kinds")
+    args = parser.parse_args()
+    raise_nofile()
+    files = make_files()
+    context = client_context(files)
+    rows = []
+    for kind in parse_kinds(args.servers):
+        with ServerProcess(kind, files) as server:
+            asyncio.run(tls_ping(server.port, context))  # warm up
+            r = asyncio.run(burst(server, context, args.connections))
+        rate = r["ok"] / r["elapsed"]  # type: ignore[operator]
+        rows.append(
+            [
+                kind,
+                f"{r['ok']}/{args.connections}",
+                f"{r['elapsed']:.1f} s",
+                f"{rate:.0f}/s",
+                ms(r["p50"]),  # type: ignore[arg-type]
+                ms(r["p99"]),  # type: ignore[arg-type]
+                f"{r['server_cpu']:.1f} s",
+                f"{mib(r['rss_before'])} / {mib(r['rss_peak'])} / {mib(r['rss_after'])}",  # type: ignore[arg-type]
+                f"{r['fds_before']} / {r['fds_peak']} / {r['fds_after']}",
+            ]
+        )
+        if r["failed"]:
+            print(f"{kind}: {r['failed']} failed, first: {r['first_error']}")
+    print(f"burst of {args.connections} concurrent handshakes (ECDSA P-256, TLS 1.3, ssl clients)")
+    print(
+        table(
+            [
+                "server",
+                "ok",
+                "burst",
+                "handshakes",
+                "p50",
+                "p99",
+                "server CPU",
+                "RSS before / peak / after",
+                "fds before / peak / after",
+            ],
+            rows,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
