@@ -10,7 +10,8 @@ Servers (each an echo server on 127.0.0.1, started as a child process):
 - ``puretls-cli``: the real ``puretls server --echo`` command (one thread
   per connection, whole-handshake deadline).
 - ``ssl-threaded``: the same threaded server code with a stdlib ``ssl``
-  context, where only the socket's per-read timeout bounds a handshake.
+  context; its socket timeout bounds the handshake (CPython's
+  ``do_handshake`` turns a socket timeout into a deadline for the call).
 
 Clients always use the stdlib's ``ssl`` (OpenSSL in C), so the server is
 what is measured.

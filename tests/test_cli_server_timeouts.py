@@ -106,3 +106,28 @@ def test_command_line_has_timeout_options() -> None:
     defaults = build_parser().parse_args(["server"])
     assert defaults.handshake_timeout == 10.0
     assert defaults.idle_timeout == 300.0
+
+
+def test_failed_handshakes_release_their_descriptors_at_once(tmp_path: Path) -> None:
+    """Garbage clients: each descriptor is closed when its handshake fails,
+    not when a garbage collection finds the failed socket."""
+    import gc
+    import os
+
+    with running(tmp_path) as (server, _ca, log):
+        gc.collect()
+        gc.disable()
+        try:
+            before = len(os.listdir("/proc/self/fd"))
+            for i in range(20):
+                with socket.create_connection(("127.0.0.1", server.address[1]), WAIT) as raw:
+                    raw.sendall(b"\x16\x03\x01\xff\xff" if i % 2 else b"GET / HTTP/1.1\r\n\r\n")
+                    raw.recv(100)
+            deadline = time.monotonic() + WAIT
+            while sum("handshake failed" in line for line in log) < 20:
+                assert time.monotonic() < deadline, log
+                time.sleep(0.02)
+            time.sleep(0.1)
+            assert len(os.listdir("/proc/self/fd")) <= before
+        finally:
+            gc.enable()

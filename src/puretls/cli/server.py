@@ -180,7 +180,13 @@ class Server:
     def _handshake(self, raw: socket.socket, peer: str) -> ssl.SSLSocket:
         raw.settimeout(self.handshake_timeout)
         sock = self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
-        sock.do_handshake()
+        try:
+            sock.do_handshake()
+        except BaseException:
+            # wrap_socket took the descriptor over from ``raw``: close it here,
+            # not when a garbage collection finds the failed socket.
+            sock.close()
+            raise
         if not self.quiet:
             cipher = sock.cipher()
             summary = f"{sock.version()} {cipher[0] if cipher else '?'} {group_name(sock)}"
