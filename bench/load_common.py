@@ -22,6 +22,7 @@ what is measured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import signal
@@ -219,10 +220,8 @@ async def tls_ping(port: int, context: ssl.SSLContext, timeout: float = 30.0) ->
             raise RuntimeError("echo mismatch")
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(OSError, ssl.SSLError, asyncio.TimeoutError):
             await asyncio.wait_for(writer.wait_closed(), 5)
-        except (OSError, ssl.SSLError, asyncio.TimeoutError):
-            pass
     return time.perf_counter() - start
 
 
