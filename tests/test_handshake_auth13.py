@@ -407,7 +407,15 @@ def test_request_without_client_offer_is_refused_locally() -> None:
 
 def test_unsolicited_post_handshake_request_is_unexpected_message() -> None:
     c, s = pha_pair(post_handshake_auth=False)
-    s.negotiated.post_handshake_auth = True  # a server that ignores the rules
+    # A server that ignores the rules.  (A well-behaved one keeps no
+    # post-handshake state for a client that did not offer it.)
+    from puretls.handshake.auth13 import ServerPostHandshakeAuth
+    from puretls.transcript import Transcript
+
+    s.negotiated.post_handshake_auth = True
+    s._state.post_handshake_auth = ServerPostHandshakeAuth(  # type: ignore[union-attr]
+        handshake_transcript=Transcript("sha256")
+    )
     s.request_client_certificate()
     with pytest.raises(UnexpectedMessage):
         c.receive_data(s.data_to_send())

@@ -410,7 +410,11 @@ class ExpectClientFinished:
             server_secret=ctx.server_app,
             exporter_master_secret=ctx.exporter,
             resumption_master_secret=ctx.master.resumption_master_secret(ctx.transcript.digest()),
-            post_handshake_auth=auth13.ServerPostHandshakeAuth(handshake_transcript=ctx.transcript),
+            # Only a client that offered post_handshake_auth needs the
+            # transcript kept; for the others it is freed with the handshake.
+            post_handshake_auth=auth13.ServerPostHandshakeAuth(handshake_transcript=ctx.transcript)
+            if io.negotiated.post_handshake_auth
+            else None,
         )
 
 
@@ -440,7 +444,9 @@ class ServerTraffic:
     def request_client_certificate(self, io: HandshakeIO) -> None:
         """Post-handshake authentication (RFC 8446 4.6.2)."""
         if self.post_handshake_auth is None:
-            raise UnexpectedMessage("post-handshake authentication is not available")
+            raise UnexpectedMessage(
+                "the client did not offer post-handshake authentication (post_handshake_auth)"
+            )
         self.post_handshake_auth.request(io)
 
     def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
