@@ -4,7 +4,9 @@ For every server kind (bench/load_common.py) the script opens N
 connections concurrently (each: handshake, 4 bytes echoed, close) and
 reports how long the burst took, handshakes per second, latency
 percentiles, failures, and the server's resident memory and descriptors
-before, at the peak and after.
+before, at the peak and after.  Then it opens ``--hold`` connections and
+keeps them idle after one echo each, and reports the server's resident
+memory per held connection (RSS growth / connections).
 
     python -m bench.load_burst                       # 1,000 connections, all servers
     python -m bench.load_burst -n 200 --servers puretls-aio,ssl-aio
@@ -73,19 +75,52 @@ async def burst(server: ServerProcess, context: object, n: int) -> dict[str, obj
     }
 
 
+async def hold(server: ServerProcess, context: object, n: int) -> float:
+    """Server RSS growth per idle established connection, over ``n`` of them."""
+    await asyncio.sleep(0.5)
+    before = server.rss()
+    held = []
+    for start in range(0, n, 100):
+        batch = await asyncio.gather(
+            *(_open(server.port, context) for _ in range(start, min(n, start + 100)))
+        )
+        held.extend(batch)
+    await asyncio.sleep(1.0)
+    per_connection = (server.rss() - before) / n
+    for _reader, writer in held:
+        writer.close()
+    await asyncio.sleep(0.5)
+    return per_connection
+
+
+async def _open(port: int, context: object) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, ssl=context, server_hostname="localhost"
+    )  # type: ignore[call-overload]
+    writer.write(b"ping")
+    await writer.drain()
+    await reader.readexactly(4)
+    return reader, writer
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--connections", type=int, default=1000)
+    parser.add_argument("--hold", type=int, default=1000, help="idle connections held (0: skip)")
     parser.add_argument("--servers", default=",".join(KINDS), help="comma-separated kinds")
     args = parser.parse_args()
     raise_nofile()
     files = make_files()
     context = client_context(files)
     rows = []
+    held: list[list[str]] = []
     for kind in parse_kinds(args.servers):
         with ServerProcess(kind, files) as server:
             asyncio.run(tls_ping(server.port, context))  # warm up
             r = asyncio.run(burst(server, context, args.connections))
+            if args.hold:
+                per = asyncio.run(hold(server, context, args.hold))
+                held.append([kind, f"{per / 1024:.1f} KiB"])
         rate = r["ok"] / r["elapsed"]  # type: ignore[operator]
         rows.append(
             [
@@ -119,6 +154,9 @@ def main() -> int:
             rows,
         )
     )
+    if held:
+        print(f"\nserver RSS per idle established connection ({args.hold} held, one echo each)")
+        print(table(["server", "RSS per connection"], held))
     return 0
 
 

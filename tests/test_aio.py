@@ -149,3 +149,70 @@ def test_start_server_wants_a_puretls_context() -> None:
             await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=ssl.create_default_context())  # type: ignore[arg-type]
 
     run(main)
+
+
+def test_connections_use_the_lean_tls_protocol(server_ctx: Any, client_ctx: Any) -> None:
+    """Not asyncio's sslproto, which preallocates 256 KiB per connection."""
+
+    async def main() -> None:
+        seen: list[object] = []
+
+        async def handler(reader: Any, writer: asyncio.StreamWriter) -> None:
+            seen.append(writer.transport)
+            await echo(reader, writer)
+
+        server = await puretls.aio.start_server(handler, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await puretls.aio.open_connection(
+                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+            writer.write(b"abc")
+            assert await reader.readexactly(3) == b"abc"
+            assert isinstance(writer.transport, puretls.aio._TLSTransport)
+            assert writer.get_extra_info("cipher")[1] == "TLSv1.3"
+            assert writer.get_extra_info("peername")[0] == "127.0.0.1"
+            writer.close()
+            assert await reader.read() == b""
+        assert isinstance(seen[0], puretls.aio._TLSTransport)
+
+    run(main)
+
+
+def test_untrusted_server_fails_open_connection(server_ctx: Any) -> None:
+    async def main() -> None:
+        server = await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            stranger = puretls.create_default_context(
+                cadata=CertificateAuthority().cert_pem().decode()
+            )
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await puretls.aio.open_connection(
+                    "127.0.0.1", port, ssl=stranger, server_hostname="localhost"
+                )
+
+    import ssl
+
+    run(main)
+
+
+def test_garbage_client_does_not_disturb_the_server(server_ctx: Any, client_ctx: Any) -> None:
+    async def main() -> None:
+        server = await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\n\r\n")
+            # The server answers with one alert record and hangs up.
+            answer = await asyncio.wait_for(reader.read(), 5)
+            assert answer[:1] == b"\x15"
+            writer.close()
+            reader, writer = await puretls.aio.open_connection(
+                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+            writer.write(b"ok")
+            assert await reader.readexactly(2) == b"ok"
+            writer.close()
+
+    run(main)
