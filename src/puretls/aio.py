@@ -187,7 +187,9 @@ class TLSProtocol(asyncio.Protocol):
             self._flush()
             if self.handshake_done is not None and not self.handshake_done.done():
                 self.handshake_done.set_exception(exc)
-            self.abort()
+            # close(), not abort(): the fatal alert just queued still goes out.
+            self.closing = True
+            self.raw.close()
 
     def _handshake_complete(self) -> None:
         self._cancel_timer()
