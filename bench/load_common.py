@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,10 +86,21 @@ class ServerProcess:
                 sys.executable, "-m", "bench.load_common", "serve", kind,
                 files.cert, files.key, str(handshake_timeout),
             ]  # fmt: skip
+        self._drain: threading.Thread | None = None
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT
         )
         self.port = self._read_port()
+        # Keep reading what the server prints (the CLI logs each failed
+        # handshake): a full pipe would block its threads on print().
+        self._drain = threading.Thread(target=self._discard_output, daemon=True)
+        self._drain.start()
+
+    def _discard_output(self) -> None:
+        assert self.proc.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            for _line in self.proc.stdout:
+                pass
 
     def _read_port(self) -> int:
         assert self.proc.stdout is not None
@@ -137,8 +149,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        if self._drain is not None:
+            self._drain.join(5)
 
     def __enter__(self) -> ServerProcess:
         return self
