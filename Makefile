@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(VENV)/bin/puretls demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests fuzz
+	$(VENV)/bin/ruff format --check src tests fuzz
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
