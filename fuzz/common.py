@@ -10,6 +10,7 @@ from it reach deep into the encrypted handshake.
 from __future__ import annotations
 
 import functools
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from puretls.config import CertifiedKey, TLSConfig
 from puretls.testing import CertificateAuthority
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE.parent / ".fuzz"
+WORK = Path(os.environ.get("PURETLS_FUZZ_WORK", HERE.parent / ".fuzz"))
 PKI = WORK / "pki"
 CORPUS = WORK / "corpus"
 ARTIFACTS = WORK / "artifacts"
