@@ -5,8 +5,8 @@ from __future__ import annotations
 from cryptography import x509
 
 from puretls.crypto.signatures import PublicKey
-from puretls.errors import TLSError
 from puretls.enums import AlertDescription
+from puretls.errors import TLSError
 
 
 def public_key_from_der(der: bytes) -> PublicKey:

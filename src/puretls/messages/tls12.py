@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLIENT_CERTIFICATE_TYPES",
+    "Certificate12",
     "CertificateRequest12",
     "CertificateStatus",
-    "Certificate12",
     "ClientKeyExchange",
     "HelloRequest",
     "NewSessionTicket12",
