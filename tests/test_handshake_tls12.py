@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_connection import client_config, connect, events, failure, pump, server_config, server_key
 
 from puretls.config import TLSConfig
 from puretls.connection import Connection
@@ -14,6 +13,7 @@ from puretls.errors import PeerAlert, TLSError
 from puretls.events import ApplicationData, HandshakeComplete
 from puretls.handshake.session12 import SessionCache12
 from puretls.messages import ClientHello, HandshakeMessage, ServerHello
+from test_connection import client_config, connect, events, failure, pump, server_config, server_key
 
 TLS12 = ProtocolVersion.TLSv1_2
 _C = CipherSuite
@@ -125,14 +125,14 @@ def test_forged_downgrade_is_detected_by_the_client() -> None:
     # The hook rewrites what the client sends, as an attacker on the path
     # would; the client itself still believes it offered TLS 1.3.
     client_cfg = client_config(message_hook=_forge_tls12_hello)
-    local, peer, client, _ = failure(client_cfg, server_config())
+    local, peer, _client, _ = failure(client_cfg, server_config())
     assert local.alert == AlertDescription.illegal_parameter
     assert "downgrade sentinel" in local.message
     assert isinstance(peer, PeerAlert) and peer.description == AlertDescription.illegal_parameter
 
 
 def test_tls12_server_random_has_no_sentinel_when_it_cannot_do_tls13() -> None:
-    client, server = connect(tls12_client(), server_config(max_version=TLS12))
+    client, _server = connect(tls12_client(), server_config(max_version=TLS12))
     assert client.handshake_complete
     sent: list[ServerHello] = []
 
@@ -147,7 +147,7 @@ def test_tls12_server_random_has_no_sentinel_when_it_cannot_do_tls13() -> None:
 
 def test_client_without_extended_master_secret_is_refused_by_default() -> None:
     client_cfg = tls12_client(require_extended_master_secret=False, message_hook=_drop_ems)
-    local, peer, _, server = failure(client_cfg, server_config())
+    local, _peer, _, _server = failure(client_cfg, server_config())
     assert local.alert == AlertDescription.handshake_failure
     assert "extended_master_secret" in local.message
 
@@ -210,7 +210,7 @@ def _renegotiation_client_hello(client: Connection) -> bytes:
 def test_client_renegotiation_attempt_gets_no_renegotiation_warning() -> None:
     client, server = connect(tls12_client(), server_config())
     # Send a second ClientHello inside the protected connection.
-    client._flight += _renegotiation_client_hello(client)  # noqa: SLF001
+    client._flight += _renegotiation_client_hello(client)
     server.receive_data(client.data_to_send())
     alert = server.data_to_send()
     assert alert  # one protected warning alert; the connection goes on
@@ -261,7 +261,7 @@ def test_bad_rsa_pre_master_secret_gives_the_same_alert_as_a_wrong_one() -> None
 def test_session_id_resumption() -> None:
     cache = SessionCache12(maxsize=4)
     server_cfg = server_config(tls12_session_cache=cache)
-    client, server = connect(tls12_client(), server_cfg)
+    client, _server = connect(tls12_client(), server_cfg)
     session = client.negotiated.tls12_session
     assert session is not None and session.session_id and len(cache) == 1
     assert "master" not in repr(session).lower() or session.master_secret.hex() not in repr(session)
@@ -285,16 +285,15 @@ def test_session_cache_is_bounded() -> None:
 
 def test_mutual_tls12_authentication() -> None:
     client_key = server_key("rsa2048", host="client.example")
-    from test_connection import trust
-
     from puretls.verify import CertificateVerifier
+    from test_connection import trust
 
     server_cfg = server_config(
         request_client_certificate=True,
         require_client_certificate=True,
         verifier=CertificateVerifier(trust()),
     )
-    client, server = connect(tls12_client(certificates=(client_key,)), server_cfg)
+    _client, server = connect(tls12_client(certificates=(client_key,)), server_cfg)
     assert server.handshake_complete
     assert server.negotiated.peer_certificates == client_key.chain
     local, _, _, _ = failure(tls12_client(), server_cfg)
@@ -316,7 +315,7 @@ def test_tls13_only_client_refuses_a_tls12_server() -> None:
 
 
 def test_handshake_complete_event_and_messages_for_tls12() -> None:
-    client, server = connect(tls12_client(), server_config())
+    client, _server = connect(tls12_client(), server_config())
     assert any(isinstance(e, HandshakeComplete) for e in events(client))
     assert client.negotiated.messages[:5] == [
         "ClientHello",
