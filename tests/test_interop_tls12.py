@@ -171,3 +171,15 @@ def _s_client_raw(pki: Path, port: int, *args: str) -> str:
     command = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", *args]
     proc = subprocess.run(command, input=b"", capture_output=True, timeout=20)
     return (proc.stdout + proc.stderr).decode(errors="replace")
+
+
+def test_puretls_client_resumes_with_an_openssl_session_ticket(pki: Path) -> None:
+    """RFC 5077: the client sends the ticket back and the server echoes our session ID."""
+    cert, key = cert_files(pki, "ecdsa-p256")
+    with openssl_server(cert, key, "-tls1_2", "-naccept", "3") as port:
+        first, _ = puretls_client(pki, port, max_version=TLS12)
+        session = first.negotiated.tls12_session
+        assert session is not None and session.ticket
+        second, body = puretls_client(pki, port, max_version=TLS12, tls12_session=session)
+    assert second.negotiated.session_resumed
+    assert b"200 ok" in body and b"Reused" in body
