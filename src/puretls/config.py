@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from puretls.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 
 if TYPE_CHECKING:
-    from puretls.messages import HandshakeMessage
     from puretls.crypto.signatures import PrivateKey
+    from puretls.messages import HandshakeMessage
+    from puretls.trace import Tracer
     from puretls.verify import CertificateVerifier
 
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
@@ -120,3 +121,6 @@ class TLSConfig:
     message_hook: Callable[[HandshakeMessage], HandshakeMessage] | None = field(
         default=None, compare=False
     )
+    # Sees every record, message, key schedule step, key change, alert and
+    # state change (puretls.trace); None, the default, costs nothing.
+    tracer: Tracer | None = field(default=None, compare=False)
