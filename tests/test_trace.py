@@ -309,7 +309,7 @@ def test_trace_of_client_authentication_names_both_certificates() -> None:
     leaf = authority().issue(["client"], key_type="ed25519")
     client_key = CertifiedKey(tuple(leaf.chain_der()), leaf.private_key)
     log = TraceLog()
-    client, server = connect(
+    _, server = connect(
         client_config(certificates=(client_key,)),
         server_config(request_client_certificate=True, tracer=log),
     )
@@ -328,7 +328,7 @@ def test_trace_of_client_authentication_names_both_certificates() -> None:
 
 def test_trace_records_alerts_and_state_changes() -> None:
     log = TraceLog()
-    _, _, client, _ = failure(
+    failure(
         client_config(tracer=log, cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,)),
         server_config(cipher_suites=(CipherSuite.TLS_AES_256_GCM_SHA384,)),
     )
