@@ -246,7 +246,7 @@ def _certificate(m: Certificate, w: _Walker) -> list[Field]:
         entries.append(
             Field(
                 name=f"certificate {i}" + (" (leaf)" if i == 0 else ""),
-                value=cert.value,
+                value=f"{len(entry.cert_data)} bytes of DER",
                 start=cert.start,
                 end=w.pos,
                 children=(cert, exts),
