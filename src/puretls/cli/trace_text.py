@@ -79,7 +79,7 @@ def format_event(event: TraceEvent, *, role: str, colour: bool, reveal: bool) ->
     if isinstance(event, MessageEvent):
         return _format_message(event, role, colour)
     if isinstance(event, RecordEvent):
-        arrow, who = _arrow(event.direction, role)
+        arrow, _ = _arrow(event.direction, role)
         kind = enum_name(ContentType, event.content_type)
         how = (
             f"protected by {event.key}, seq {event.sequence}"
@@ -92,7 +92,8 @@ def format_event(event: TraceEvent, *, role: str, colour: bool, reveal: bool) ->
             return ""
         inputs = ", ".join(f"{role_}={name}" for role_, name in event.inputs)
         label = f' "{event.label}"' if event.label else ""
-        line = f"  key  {event.operation}{label}({inputs})\n         {event.name} = {event.value.hex()}"
+        line = f"  key  {event.operation}{label}({inputs})\n"
+        line += f"         {event.name} = {event.value.hex()}"
         return _paint(line, "secret", colour)
     if isinstance(event, KeyChangeEvent):
         line = f"  key  {event.direction} key <- {event.secret} ({event.cipher_suite})"
