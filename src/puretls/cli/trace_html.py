@@ -372,12 +372,12 @@ main{display:flex;gap:14px;padding:14px;align-items:flex-start;flex-wrap:wrap}
 #details{flex:1;min-width:380px;max-width:760px}
 .detail h3{margin:4px 0 8px}.detail small{color:#5b6478;font-weight:400}
 .note{background:#fff7e6;border-left:3px solid #d97706;padding:4px 8px}
-table.fields{border-collapse:collapse;width:100%;font-size:12.5px}
+table.fields{border-collapse:collapse;width:100%;font-size:12.5px;table-layout:fixed}
 table.fields td{padding:2px 4px;border-bottom:1px solid #eef0f5;vertical-align:top}
 table.fields td.val{font-family:ui-monospace,monospace;word-break:break-all}
-table.fields td.off{color:#8a93a6;font-size:11px;white-space:nowrap}
+table.fields td.off{color:#8a93a6;font-size:11px;white-space:nowrap;width:54px}
 td.sw{width:8px}
-table.fields td.fname{white-space:nowrap;width:1%}
+table.fields td.fname{white-space:nowrap;width:34%;overflow:hidden;text-overflow:ellipsis}
 .hex{font:12px/1.5 ui-monospace,monospace;margin:10px 0}
 .hex .off{color:#8a93a6;margin-right:10px}
 .hex .b{padding:0 2px;border-radius:2px}
