@@ -28,6 +28,7 @@ from puretls.cli.common import (
 )
 from puretls.cli.failures import describe_error
 from puretls.cli.report import certificate_rows, connection_rows, format_rows, peer_certificate
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 
 _CHUNK = 16384
 
@@ -55,6 +56,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"connect and handshake timeout (default {DEFAULT_TIMEOUT:g})",
     )
     add_tls_options(parser)
+    add_trace_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -76,7 +78,10 @@ def build_context(args: argparse.Namespace) -> ssl.SSLContext:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_client(args, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+    try:
+        return run_client(args, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+    finally:
+        finish_trace(args, sys.stderr)
 
 
 def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err: TextIO) -> int:
@@ -84,6 +89,7 @@ def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err:
     try:
         host, port = parse_host_port(args.target, 443)
         context = build_context(args)
+        start_trace(context, args, err, f"puretls client -> {args.target}")
     except (ValueError, OSError) as exc:
         print(f"puretls: {describe_error(exc)}", file=err)
         return 2

@@ -30,6 +30,7 @@ from puretls.cli.report import (
     signature_scheme_name,
 )
 from puretls.cli.server import Server, build_context, make_throwaway_certificate
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 
 _ALPN = "http/1.1"
 # The order of RFC 8446 section 2's full handshake, for libraries that do not
@@ -54,11 +55,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--tls1.3", dest="tls13", action="store_true", help="allow TLS 1.3 only")
     parser.add_argument("--no-selfcheck", action="store_true", help="skip the RFC 8448 check")
+    add_trace_options(parser, text=False)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_demo(args, sys.stdout)
+    try:
+        return run_demo(args, sys.stdout)
+    finally:
+        finish_trace(args, sys.stdout)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -93,6 +98,13 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
         client_context: ssl.SSLContext = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
         client_context.load_verify_locations(cafile=str(ca_path))
         client_context.set_alpn_protocols([_ALPN])
+        # The demo traces its own loopback connection, secrets and all.
+        args.trace, args.reveal_secrets = True, True
+        if getattr(args, "trace_html", None) is None:
+            args.trace_html = str(Path(tempfile.gettempdir()) / "puretls-demo-trace.html")
+        say("")
+        say("The trace, as the client saw it (-> sent, <- received):")
+        start_trace(client_context, args, out, f"puretls demo -> {address}")
         if args.tls13:
             client_context.minimum_version = tls.TLSVersion.TLSv1_3
         sock = connect(client_context, *server.address, "localhost", DEFAULT_TIMEOUT)

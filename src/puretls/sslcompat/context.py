@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
     from puretls.sslcompat.sslobject import SSLObject
     from puretls.sslcompat.sslsocket import SSLSocket
+    from puretls.trace import Tracer
 
 _DEFAULT_OPTIONS = (
     OP_ALL
@@ -190,6 +191,9 @@ class SSLContext(ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        # puretls extension: a callable(server_side) -> puretls.trace.Tracer
+        # called once per connection; None (the default) traces nothing.
+        self.puretls_tracer_factory: Callable[[bool], Tracer] | None = None
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
 
@@ -607,6 +611,7 @@ class SSLContext(ssl.SSLContext):
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
+            tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
         )
 
     def __reduce__(self) -> Any:
