@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
-from puretls.crypto.certs import public_key_from_der
 from puretls.crypto.groups import generate_key_exchange
 from puretls.crypto.signatures import (
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
@@ -22,24 +21,21 @@ from puretls.crypto.signatures import (
     verify,
 )
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
-from puretls.enums import AlertDescription, KeyUpdateRequest, ProtocolVersion
+from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion
 from puretls.errors import (
-    CertificateError,
     HandshakeFailure,
     IllegalParameter,
     MissingExtension,
     NoApplicationProtocol,
     ProtocolVersionError,
-    TLSError,
+    UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
+from puretls.handshake import auth13
 from puretls.handshake.base import HandshakeIO, State, unexpected
-from puretls.handshake.common13 import choose_certificate, handle_key_update
+from puretls.handshake.common13 import handle_key_update
 from puretls.messages import (
     ALPN,
-    Certificate,
-    CertificateEntry,
-    CertificateRequest,
     CertificateVerify,
     ClientHello,
     Cookie,
@@ -54,11 +50,11 @@ from puretls.messages import (
     KeyUpdate,
     ServerHello,
     ServerName,
-    SignatureAlgorithms,
     SupportedGroups,
     SupportedVersions,
     decode_server_hello,
     find_extension,
+    has_extension,
 )
 from puretls.transcript import Transcript
 
@@ -254,17 +250,10 @@ class ExpectClientHello:
         io: HandshakeIO,
     ) -> State:
         config = io.config
-        sig_ext = find_extension(hello.extensions, SignatureAlgorithms)
-        if sig_ext is None:
-            raise MissingExtension("ClientHello has no signature_algorithms extension")
-        chosen = choose_certificate(config.certificates, sig_ext.schemes)
-        if chosen is None:
-            if not config.certificates:
-                raise TLSError(
-                    "server has no certificate configured", alert=AlertDescription.internal_error
-                )
-            raise HandshakeFailure("no certificate fits the client's signature_algorithms")
-        certified, scheme = chosen
+        certified, scheme = auth13.select_server_certificate(config, hello)
+        io.negotiated.post_handshake_auth = has_extension(
+            hello.extensions, ExtensionType.post_handshake_auth
+        )
         alpn = _choose_alpn(config, hello)
         assert choice.client_share is not None
         kx = generate_key_exchange(choice.group, config.rng)
@@ -310,14 +299,10 @@ class ExpectClientHello:
         if alpn is not None:
             extensions.append(ALPN(protocols=(alpn,)))
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
-        if config.request_client_certificate:
-            request = CertificateRequest(
-                extensions=(SignatureAlgorithms(schemes=config.signature_schemes),)
-            )
-            transcript.update(io.send_handshake(request))
-        certificate = Certificate(
-            certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
-        )
+        request_certificate = auth13.request_in_handshake(config, hello)
+        if request_certificate:
+            transcript.update(io.send_handshake(auth13.build_certificate_request(config)))
+        certificate = auth13.server_certificate_message(config, hello, certified, io)
         transcript.update(io.send_handshake(certificate))
         signature = sign(
             scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
@@ -350,7 +335,7 @@ class ExpectClientHello:
             server_app=server_app,
             exporter=exporter,
         )
-        if config.request_client_certificate:
+        if request_certificate:
             return ExpectClientCertificate(ctx=ctx)
         return ExpectClientFinished(ctx=ctx)
 
@@ -372,26 +357,14 @@ class ExpectClientCertificate:
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         io.skip_early_data(False)
-        if not isinstance(message, Certificate):
+        config = io.config
+        certificate = auth13.as_certificate(message, config, bool(config.certificate_compression))
+        if certificate is None:
             raise unexpected(message, self)
-        if message.certificate_request_context:
-            raise IllegalParameter("client Certificate has the wrong request context")
+        public_key = auth13.receive_client_certificate(certificate, io, b"")
         self.ctx.transcript.update(raw)
-        chain = tuple(entry.cert_data for entry in message.certificate_list)
-        if not chain:
-            if io.config.require_client_certificate:
-                # RFC 8446 4.4.2.4.
-                raise CertificateError(
-                    "client sent no certificate, but one is required",
-                    alert=AlertDescription.certificate_required,
-                )
+        if public_key is None:
             return ExpectClientFinished(ctx=self.ctx)
-        public_key = public_key_from_der(chain[0])
-        io.negotiated.peer_certificates = chain
-        verifier = io.config.verifier
-        if verifier is not None:
-            verified = verifier.verify(chain, None, io.config.clock())
-            io.negotiated.verified_chain = verified.certificates
         return ExpectClientCertificateVerify(ctx=self.ctx, public_key=public_key)
 
 
@@ -437,6 +410,7 @@ class ExpectClientFinished:
             server_secret=ctx.server_app,
             exporter_master_secret=ctx.exporter,
             resumption_master_secret=ctx.master.resumption_master_secret(ctx.transcript.digest()),
+            post_handshake_auth=auth13.ServerPostHandshakeAuth(handshake_transcript=ctx.transcript),
         )
 
 
@@ -449,14 +423,25 @@ class ServerTraffic:
     server_secret: bytes
     exporter_master_secret: bytes
     resumption_master_secret: bytes
+    post_handshake_auth: auth13.ServerPostHandshakeAuth | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        pha = self.post_handshake_auth
+        if pha is not None and pha.accepts(message):
+            pha.handle(message, raw, io, self.client_secret)
+            return self
         if isinstance(message, KeyUpdate):
             self.client_secret, self.server_secret = handle_key_update(
                 message, io, self.suite, self.client_secret, self.server_secret
             )
             return self
         raise unexpected(message, self)
+
+    def request_client_certificate(self, io: HandshakeIO) -> None:
+        """Post-handshake authentication (RFC 8446 4.6.2)."""
+        if self.post_handshake_auth is None:
+            raise UnexpectedMessage("post-handshake authentication is not available")
+        self.post_handshake_auth.request(io)
 
     def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
         """Our own KeyUpdate (RFC 8446 4.6.3)."""

@@ -27,6 +27,7 @@ from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedK
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
 from puretls.sslcompat import ciphers
+from puretls.sslcompat.certauth import CertificateSettings
 from puretls.sslcompat.constants import (
     OP_ALL,
     OP_CIPHER_SERVER_PREFERENCE,
@@ -148,7 +149,7 @@ def _version_number(version: ssl.TLSVersion, *, low: bool) -> int:
     return int(version)
 
 
-class SSLContext(ssl.SSLContext):
+class SSLContext(CertificateSettings, ssl.SSLContext):
     """``ssl.SSLContext`` look-alike whose connections run on puretls."""
 
     sslsocket_class: type[SSLSocket]
@@ -194,6 +195,7 @@ class SSLContext(ssl.SSLContext):
         # puretls extension: a callable(server_side) -> puretls.trace.Tracer
         # called once per connection; None (the default) traces nothing.
         self.puretls_tracer_factory: Callable[[bool], Tracer] | None = None
+        self._pt_init_certificate_settings()
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
 
@@ -325,10 +327,9 @@ class SSLContext(ssl.SSLContext):
         if chain[0].public_key() != key.public_key():
             raise _ssl_error("KEY_VALUES_MISMATCH", "key values mismatch", library="X509")
         der = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
-        # Like OpenSSL: one chain per key type, a later load replaces it.
-        self._pt_certificates = [
-            ck for ck in self._pt_certificates if type(ck.private_key) is not type(key)
-        ]
+        # Each call adds a chain (an ECDSA and an RSA one, or one per name);
+        # loading the same leaf again replaces its chain and key.
+        self._pt_certificates = [ck for ck in self._pt_certificates if ck.chain[0] != der[0]]
         self._pt_certificates.append(CertifiedKey(der, key))
 
     def load_verify_locations(
@@ -612,6 +613,7 @@ class SSLContext(ssl.SSLContext):
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
             tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
+            **self._pt_certificate_options(server_side),
         )
 
     def __reduce__(self) -> Any:
