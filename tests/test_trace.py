@@ -323,7 +323,8 @@ def test_trace_of_client_authentication_names_both_certificates() -> None:
     ]
     cert = log.messages()[-3]
     certs = next(f for f in cert.fields if f.name == "certificate_list")
-    assert "CN=client" in certs.children[0].value or "client" in certs.children[0].value
+    leaf_data = certs.children[0].children[0]
+    assert leaf_data.name == "cert_data" and "subject CN=client" in leaf_data.value
 
 
 def test_trace_records_alerts_and_state_changes() -> None:

@@ -10,6 +10,7 @@ section 2, and the RFC 8448 key schedule self-check ends the show.
 from __future__ import annotations
 
 import argparse
+import io
 import ssl
 import sys
 import tempfile
@@ -103,9 +104,9 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
         args.trace, args.reveal_secrets = True, True
         if getattr(args, "trace_html", None) is None:
             args.trace_html = str(Path(tempfile.gettempdir()) / "puretls-demo-trace.html")
-        say("")
-        say("The trace, as the client saw it (-> sent, <- received):")
-        start_trace(client_context, args, out, f"puretls demo -> {address}")
+        # Kept until the steps are explained, then printed in full.
+        trace_text = io.StringIO()
+        start_trace(client_context, args, trace_text, f"puretls demo -> {address}")
         if args.tls13:
             client_context.minimum_version = TLSVersion.TLSv1_3
         sock = connect(client_context, *server.address, "localhost", DEFAULT_TIMEOUT)
@@ -124,6 +125,9 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     _show_exchange(request, reply, say)
     for line in server_log:
         say(f"server log: {line}")
+    say("")
+    say("The whole connection, record by record and secret by secret, as the client saw it:")
+    out.write(trace_text.getvalue())
     return 0 if reply.startswith(b"HTTP/1.1 200 ") else 1
 
 
