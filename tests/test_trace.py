@@ -378,3 +378,19 @@ def test_record_events_count_sequence_numbers_per_key() -> None:
 def test_untraced_connection_has_no_tracer() -> None:
     conn = Connection(TLSConfig(is_server=True, certificates=(server_key(),)))
     assert conn._trace is None and conn._records.observer is None
+
+
+def test_trace_of_a_tls12_handshake_names_its_keys_and_messages() -> None:
+    from puretls.enums import ProtocolVersion
+
+    log = TraceLog(reveal_secrets=True)
+    client, server = connect(
+        client_config(tracer=log, max_version=ProtocolVersion.TLSv1_2), server_config()
+    )
+    assert client.handshake_complete and client.negotiated.version == "TLSv1.2"
+    names = [m.name for m in log.messages()]
+    assert names[0] == "ClientHello" and "ServerHelloDone" in "".join(names)
+    assert names[-1] == "Finished"
+    assert [e.name for e in log.secrets()] == ["master_secret"]
+    protected = [r for r in log.records() if r.sequence is not None]
+    assert protected and {r.key for r in protected} == {"client_write_key", "server_write_key"}

@@ -272,6 +272,36 @@ class ConnectionTracer:
             )
         )
 
+    def protection_change(self, direction: str, protection: object) -> None:
+        """TLS 1.2: keys from the key_block (RFC 5246 6.3), named by their writer."""
+        writer = "server" if self._is_server == (direction == "write") else "client"
+        suite = getattr(getattr(protection, "suite", None), "name", "none")
+        name = f"{writer}_write_key"
+        if direction == "write":
+            self._write_key = name
+        else:
+            self._read_key = name
+        self._tracer.event(KeyChangeEvent(direction=direction, secret=name, cipher_suite=suite))
+
+    def logged_secret(self, label: str, secret: bytes) -> None:
+        """A key log secret the schedule steps did not show (the TLS 1.2 master secret)."""
+        if secret in self._names:
+            return
+        name = "master_secret" if label == "CLIENT_RANDOM" else label.lower()
+        self._names[secret] = name
+        self._tracer.event(
+            SecretEvent(
+                operation="PRF" if label == "CLIENT_RANDOM" else "key log",
+                stage="TLS 1.2" if label == "CLIENT_RANDOM" else "Key log",
+                name=name,
+                label="master secret" if label == "CLIENT_RANDOM" else label,
+                inputs=(("Secret", "pre_master_secret"),) if label == "CLIENT_RANDOM" else (),
+                context=b"",
+                length=len(secret),
+                value=secret if self.reveal else None,
+            )
+        )
+
     # -- the key schedule (crypto.key_schedule.observed) --------------------
 
     def key_step(

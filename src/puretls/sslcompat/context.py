@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedKey, TLSConfig
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
+from puretls.handshake.session12 import SessionCache12
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.certauth import CertificateSettings
 from puretls.sslcompat.constants import (
@@ -181,6 +182,8 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self._pt_trust = TrustStore()
         self._pt_certificates: list[CertifiedKey] = []
         self._pt_alpn: tuple[bytes, ...] = ()
+        # TLS 1.2 session-ID resumption, shared by this context's servers.
+        self._pt_session_cache = SessionCache12()
         self._pt_tls13_suites: tuple[int, ...] = tuple(DEFAULT_TLS13_SUITES)
         self._pt_tls12_suites: tuple[int, ...] = _DEFAULT_TLS12_SUITES
         self._pt_groups: tuple[int, ...] = DEFAULT_GROUPS
@@ -614,6 +617,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             sni_callback=sni_callback,
             tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
+            tls12_session_cache=self._pt_session_cache if server_side else None,
         )
 
     def __reduce__(self) -> Any:
