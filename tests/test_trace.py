@@ -357,7 +357,7 @@ def test_message_fields_carry_byte_ranges_inside_the_message() -> None:
     assert exts["server_name"] == "localhost"
     assert exts["application_layer_protocol_negotiation"] == "h2"
     assert "x25519" in exts["supported_groups"]
-    assert exts["supported_versions"] == "TLSv1_3"
+    assert exts["supported_versions"] == "TLSv1_3, TLSv1_2"
 
 
 def test_record_events_count_sequence_numbers_per_key() -> None:
@@ -384,7 +384,7 @@ def test_trace_of_a_tls12_handshake_names_its_keys_and_messages() -> None:
     from puretls.enums import ProtocolVersion
 
     log = TraceLog(reveal_secrets=True)
-    client, server = connect(
+    client, _ = connect(
         client_config(tracer=log, max_version=ProtocolVersion.TLSv1_2), server_config()
     )
     assert client.handshake_complete and client.negotiated.version == "TLSv1.2"
