@@ -37,6 +37,7 @@ from puretls.cli.report import (
     handshake_messages,
     negotiated_state,
 )
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.sslcompat.constants import PROTOCOL_TLS_SERVER
 
 _CHUNK = 16384
@@ -70,6 +71,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--echo", dest="mode", action="store_const", const="echo", help="echo bytes back"
     )
     add_tls_options(parser)
+    add_trace_options(parser)
     parser.set_defaults(run=run, mode="http")
 
 
@@ -284,6 +286,7 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
                 f"{ca_path} localhost:{args.port}  or  curl --cacert {ca_path} ..."
             )
         apply_tls_options(context, args)
+        start_trace(context, args, sys.stdout, "puretls server")
         server = Server(context, host=args.host, port=args.port, mode=args.mode, quiet=args.quiet)
     except (OSError, ValueError) as exc:
         print(f"puretls: {describe_error(exc)}", file=sys.stderr)
@@ -301,6 +304,7 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        finish_trace(args, sys.stdout)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

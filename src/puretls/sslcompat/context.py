@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
     from puretls.sslcompat.sslobject import SSLObject
     from puretls.sslcompat.sslsocket import SSLSocket
+    from puretls.trace import Tracer
 
 _DEFAULT_OPTIONS = (
     OP_ALL
@@ -194,6 +195,9 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        # puretls extension: a callable(server_side) -> puretls.trace.Tracer
+        # called once per connection; None (the default) traces nothing.
+        self.puretls_tracer_factory: Callable[[bool], Tracer] | None = None
         self._pt_init_certificate_settings()
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
@@ -611,6 +615,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
+            tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
             tls12_session_cache=self._pt_session_cache if server_side else None,
         )
