@@ -83,7 +83,7 @@ def _serve(stack: str, material: Material, case: Case) -> Any:
         raw, _ = listen.accept()
         raw.setblocking(True)
         conn = Server(stack, material, case).wrap(raw)
-        cpu_per_command = []
+        cpu_per_command: list[float] = []
         try:
             while True:
                 op, volume, write_size = _REQUEST.unpack(_read_exact(conn, _REQUEST.size))
