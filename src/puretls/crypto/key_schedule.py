@@ -57,16 +57,28 @@ KeyScheduleObserver = Callable[[str, bytes, bytes, bytes, bytes], None]
 """
 
 _observer: ContextVar[KeyScheduleObserver | None] = ContextVar("puretls_ks", default=None)
+# How many observed blocks are open in any thread or task: while it is zero
+# (nobody traces) a step costs one global read, not a ContextVar lookup.
+_observing = 0
 
 
 @contextmanager
 def observed(observer: KeyScheduleObserver) -> Iterator[None]:
     """Report every schedule step to ``observer`` inside the ``with`` block."""
+    global _observing
     token = _observer.set(observer)
+    _observing += 1
     try:
         yield
     finally:
+        _observing -= 1
         _observer.reset(token)
+
+
+def _report(operation: str, a: bytes, b: bytes, c: bytes, output: bytes) -> None:
+    observer = _observer.get()
+    if observer is not None:
+        observer(operation, a, b, c, output)
 
 
 # --- HKDF (RFC 5869) and the TLS 1.3 wrappers (RFC 8446 7.1) ---------------
@@ -77,9 +89,8 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     # RFC 5869 2.2: an empty salt means HashLen zero bytes; HMAC pads the
     # key with zeros anyway, so both spellings give the same PRK.
     prk = hmac.digest(salt, ikm, hash_name)
-    observer = _observer.get()
-    if observer is not None:
-        observer("extract", salt, ikm, b"", prk)
+    if _observing:
+        _report("extract", salt, ikm, b"", prk)
     return prk
 
 
@@ -127,9 +138,8 @@ def hkdf_expand_label(
 ) -> bytes:
     """HKDF-Expand-Label; ``label`` is given without the "tls13 " prefix."""
     output = hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
-    observer = _observer.get()
-    if observer is not None:
-        observer("expand_label", secret, label, context, output)
+    if _observing:
+        _report("expand_label", secret, label, context, output)
     return output
 
 
