@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puretls.config import TLSConfig
+from puretls.config import CertifiedKey, TLSConfig
 from puretls.crypto import key_schedule as ks
 from puretls.crypto.certs import public_key_from_der
 from puretls.crypto.groups import generate_key_exchange
@@ -22,7 +22,7 @@ from puretls.crypto.signatures import (
     verify,
 )
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
-from puretls.enums import AlertDescription, KeyUpdateRequest, ProtocolVersion
+from puretls.enums import AlertDescription, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import (
     CertificateError,
     HandshakeFailure,
@@ -33,6 +33,7 @@ from puretls.errors import (
     TLSError,
 )
 from puretls.events import HandshakeComplete
+from puretls.handshake import early_data, psk13
 from puretls.handshake.base import HandshakeIO, State, unexpected
 from puretls.handshake.common13 import choose_certificate, handle_key_update
 from puretls.messages import (
@@ -52,6 +53,8 @@ from puretls.messages import (
     KeyShare,
     KeyShareEntry,
     KeyUpdate,
+    PreSharedKey,
+    PskKeyExchangeModes,
     ServerHello,
     ServerName,
     SignatureAlgorithms,
@@ -82,6 +85,13 @@ class _Choice:
     suite: CipherSuiteInfo
     group: int
     client_share: KeyShareEntry | None
+    psk: psk13.AcceptedPsk | None = None
+
+    @property
+    def needs_retry(self) -> bool:
+        """No usable key share, and one is needed (psk_ke needs none)."""
+        psk_ke = self.psk is not None and self.psk.mode == PskKeyExchangeMode.psk_ke
+        return self.client_share is None and not psk_ke
 
 
 def _check_versions(hello: ClientHello) -> None:
@@ -173,17 +183,22 @@ class ExpectClientHello:
             io.negotiated.client_random = hello.random
         else:
             sni_acknowledged = io.negotiated.server_name is not None
-        choice = self._choose(io.config, hello)
-        if choice.client_share is None:
+        choice = self._choose(io, hello, raw)
+        if choice.needs_retry:
             return self._send_hello_retry_request(hello, raw, choice, io)
         return self._send_server_flight(hello, raw, choice, sni_acknowledged, io)
 
-    def _choose(self, config: TLSConfig, hello: ClientHello) -> _Choice:
+    def _choose(self, io: HandshakeIO, hello: ClientHello, raw: bytes) -> _Choice:
         if self.retry is None:
-            suite = _choose_suite(config, hello)
-            group, share = _choose_group(config, hello)
-            return _Choice(suite=suite, group=group, client_share=share)
-        return self._check_second_hello(hello)
+            suite = _choose_suite(io.config, hello)
+            psk = psk13.server_select(io, hello, raw, suite, None)
+            if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
+                return _Choice(suite=suite, group=0, client_share=None, psk=psk)
+            group, share = _choose_group(io.config, hello)
+            return _Choice(suite=suite, group=group, client_share=share, psk=psk)
+        choice = self._check_second_hello(hello)
+        choice.psk = psk13.server_select(io, hello, raw, choice.suite, self.transcript)
+        return choice
 
     def _check_second_hello(self, hello: ClientHello) -> _Choice:
         """RFC 8446 4.1.2: the retried hello answers exactly what we asked."""
@@ -254,32 +269,25 @@ class ExpectClientHello:
         io: HandshakeIO,
     ) -> State:
         config = io.config
-        sig_ext = find_extension(hello.extensions, SignatureAlgorithms)
-        if sig_ext is None:
-            raise MissingExtension("ClientHello has no signature_algorithms extension")
-        chosen = choose_certificate(config.certificates, sig_ext.schemes)
-        if chosen is None:
-            if not config.certificates:
-                raise TLSError(
-                    "server has no certificate configured", alert=AlertDescription.internal_error
-                )
-            raise HandshakeFailure("no certificate fits the client's signature_algorithms")
-        certified, scheme = chosen
+        psk = choice.psk
+        chosen = None if psk is not None else _choose_certificate(config, hello)
         alpn = _choose_alpn(config, hello)
-        assert choice.client_share is not None
-        kx = generate_key_exchange(choice.group, config.rng)
-        shared_secret = kx.exchange(choice.client_share.key_exchange)
+        sh_extensions: list[Extension] = []
+        if psk is not None:
+            sh_extensions.append(PreSharedKey(selected_identity=psk.index))
+        shared_secret: bytes | None = None
+        if choice.client_share is not None:  # absent only in psk_ke mode
+            kx = generate_key_exchange(choice.group, config.rng)
+            shared_secret = kx.exchange(choice.client_share.key_exchange)
+            entry = KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
+            sh_extensions.append(KeyShare(server_share=entry))
+        sh_extensions.append(SupportedVersions(selected=TLS13))
         suite = choice.suite
         server_hello = ServerHello(
             random=config.rng(32),
             legacy_session_id_echo=hello.legacy_session_id,
             cipher_suite=suite.suite,
-            extensions=(
-                KeyShare(
-                    server_share=KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
-                ),
-                SupportedVersions(selected=TLS13),
-            ),
+            extensions=tuple(sh_extensions),
         )
         transcript = self.transcript
         if self.retry is None:
@@ -289,11 +297,14 @@ class ExpectClientHello:
         hello_hash = transcript.digest()
         negotiated = io.negotiated
         negotiated.cipher_suite = suite
-        negotiated.group = choice.group
-        negotiated.signature_scheme = scheme
+        negotiated.group = choice.group if choice.client_share is not None else None
+        negotiated.signature_scheme = chosen[1] if chosen is not None else None
         negotiated.alpn_protocol = alpn.decode("ascii", "replace") if alpn else None
+        negotiated.session_resumed = psk is not None
+        accept_early = early_data.server_accepts(io, psk, suite, negotiated.alpn_protocol)
 
-        handshake_secret = ks.EarlySecret(suite.hash_name).handshake_secret(shared_secret)
+        early_secret = ks.EarlySecret(suite.hash_name, psk.psk if psk is not None else None)
+        handshake_secret = early_secret.handshake_secret(shared_secret)
         client_hs = handshake_secret.client_handshake_traffic_secret(hello_hash)
         server_hs = handshake_secret.server_handshake_traffic_secret(hello_hash)
         io.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs)
@@ -309,22 +320,12 @@ class ExpectClientHello:
             extensions.append(ServerName())
         if alpn is not None:
             extensions.append(ALPN(protocols=(alpn,)))
+        if accept_early:
+            extensions.append(EarlyData())
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
-        if config.request_client_certificate:
-            request = CertificateRequest(
-                extensions=(SignatureAlgorithms(schemes=config.signature_schemes),)
-            )
-            transcript.update(io.send_handshake(request))
-        certificate = Certificate(
-            certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
-        )
-        transcript.update(io.send_handshake(certificate))
-        signature = sign(
-            scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
-        )
-        transcript.update(
-            io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature))
-        )
+        request_certificate = config.request_client_certificate and chosen is not None
+        if chosen is not None:
+            _send_certificate_flight(io, transcript, chosen)
         verify_data = ks.finished_verify_data(suite.hash_name, server_hs, transcript.digest())
         transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
 
@@ -338,9 +339,6 @@ class ExpectClientHello:
         io.keylog("EXPORTER_SECRET", exporter)
         io.set_write_key(suite, server_app)
         io.set_read_key(suite, client_hs)
-        if find_extension(hello.extensions, EarlyData) is not None:
-            # We never accept 0-RTT yet: skip what we cannot decrypt.
-            io.skip_early_data(True)
         ctx = _ServerContext(
             transcript=transcript,
             suite=suite,
@@ -349,10 +347,56 @@ class ExpectClientHello:
             client_app=client_app,
             server_app=server_app,
             exporter=exporter,
+            # RFC 8446 4.6.1: tickets only for a client that sent psk modes.
+            send_tickets=find_extension(hello.extensions, PskKeyExchangeModes) is not None,
         )
-        if config.request_client_certificate:
-            return ExpectClientCertificate(ctx=ctx)
-        return ExpectClientFinished(ctx=ctx)
+        next_state: State = (
+            ExpectClientCertificate(ctx=ctx) if request_certificate else ExpectClientFinished(ctx=ctx)
+        )
+        if accept_early:
+            assert psk is not None
+            return early_data.server_read_early_data(
+                io, psk, suite, raw, transcript, client_hs, next_state
+            )
+        if find_extension(hello.extensions, EarlyData) is not None:
+            # RFC 8446 4.2.10: 0-RTT refused; skip what we cannot decrypt.
+            io.skip_early_data(True)
+        return next_state
+
+
+def _choose_certificate(config: TLSConfig, hello: ClientHello) -> tuple[CertifiedKey, int]:
+    sig_ext = find_extension(hello.extensions, SignatureAlgorithms)
+    if sig_ext is None:
+        raise MissingExtension("ClientHello has no signature_algorithms extension")
+    chosen = choose_certificate(config.certificates, sig_ext.schemes)
+    if chosen is None:
+        if not config.certificates:
+            raise TLSError(
+                "server has no certificate configured", alert=AlertDescription.internal_error
+            )
+        raise HandshakeFailure("no certificate fits the client's signature_algorithms")
+    return chosen
+
+
+def _send_certificate_flight(
+    io: HandshakeIO, transcript: Transcript, chosen: tuple[CertifiedKey, int]
+) -> None:
+    """CertificateRequest (if asked for), Certificate, CertificateVerify (RFC 8446 4.3.2, 4.4)."""
+    config = io.config
+    certified, scheme = chosen
+    if config.request_client_certificate:
+        request = CertificateRequest(
+            extensions=(SignatureAlgorithms(schemes=config.signature_schemes),)
+        )
+        transcript.update(io.send_handshake(request))
+    certificate = Certificate(
+        certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
+    )
+    transcript.update(io.send_handshake(certificate))
+    signature = sign(
+        scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
+    )
+    transcript.update(io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature)))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -364,6 +408,7 @@ class _ServerContext:
     client_app: bytes
     server_app: bytes
     exporter: bytes
+    send_tickets: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -430,13 +475,21 @@ class ExpectClientFinished:
         ks.verify_finished(hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data)
         ctx.transcript.update(raw)
         io.set_read_key(ctx.suite, ctx.client_app)
-        io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
+        io.emit(
+            HandshakeComplete(
+                alpn_protocol=io.negotiated.alpn_protocol,
+                session_resumed=io.negotiated.session_resumed,
+            )
+        )
+        resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
+        if ctx.send_tickets and io.config.session_tickets > 0:
+            psk13.send_tickets(io, ctx.suite, resumption, io.config.session_tickets)
         return ServerTraffic(
             suite=ctx.suite,
             client_secret=ctx.client_app,
             server_secret=ctx.server_app,
             exporter_master_secret=ctx.exporter,
-            resumption_master_secret=ctx.master.resumption_master_secret(ctx.transcript.digest()),
+            resumption_master_secret=resumption,
         )
 
 
