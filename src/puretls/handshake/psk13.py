@@ -226,6 +226,7 @@ class AcceptedPsk:
     """The PSK the server will use for this handshake."""
 
     index: int
+    suite: CipherSuiteInfo
     psk: bytes = field(repr=False)
     mode: int
     identity: bytes = field(repr=False)
@@ -268,14 +269,32 @@ def _open_ticket(
     return state, client_age
 
 
+def mutual_suites(config: TLSConfig, hello: ClientHello) -> list[CipherSuiteInfo]:
+    """Our TLS 1.3 suites the client offers, in our order of preference."""
+    offered = set(hello.cipher_suites)
+    infos = (suite_info(s) for s in config.cipher_suites if s in offered)
+    return [i for i in infos if i is not None and i.tls13]
+
+
+def _suite_for(
+    suites: list[CipherSuiteInfo], hash_name: str, preferred: int | None
+) -> CipherSuiteInfo | None:
+    """RFC 8446 4.2.11: a suite of the PSK's hash; the ticket's own suite first."""
+    same_hash = [s for s in suites if s.hash_name == hash_name]
+    for info in same_hash:
+        if info.suite == preferred:
+            return info
+    return same_hash[0] if same_hash else None
+
+
 def server_select(
     io: HandshakeIO,
     hello: ClientHello,
     raw: bytes,
-    suite: CipherSuiteInfo,
+    suites: list[CipherSuiteInfo],
     transcript: Transcript | None,
 ) -> AcceptedPsk | None:
-    """Choose a PSK from the ClientHello, or None for a full handshake."""
+    """Choose a PSK (and a suite of its hash) from the ClientHello, or None."""
     offered = find_extension(hello.extensions, PreSharedKey)
     if offered is None:
         return None
@@ -290,7 +309,8 @@ def server_select(
         state: ResumptionState | None = None
         client_age = 0
         if ext is not None:
-            if ext.hash_name != suite.hash_name:
+            suite = _suite_for(suites, ext.hash_name, None)
+            if suite is None:
                 continue
             psk = ext.derived_key()
             label = b"imp binder" if ext.imported else b"ext binder"
@@ -301,7 +321,8 @@ def server_select(
             state, client_age = found
             info = suite_info(state.cipher_suite)
             # RFC 8446 4.6.1: resume only with a suite of the same hash.
-            if info is None or info.hash_name != suite.hash_name:
+            suite = _suite_for(suites, info.hash_name, info.suite) if info else None
+            if suite is None:
                 continue
             psk = state.psk
             label = b"res binder"
@@ -311,6 +332,7 @@ def server_select(
         _verify_binder(candidate, offered.binders[index], raw, transcript)
         return AcceptedPsk(
             index=index,
+            suite=suite,
             psk=psk,
             mode=mode,
             identity=identity.identity,

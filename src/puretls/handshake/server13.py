@@ -190,14 +190,15 @@ class ExpectClientHello:
 
     def _choose(self, io: HandshakeIO, hello: ClientHello, raw: bytes) -> _Choice:
         if self.retry is None:
-            suite = _choose_suite(io.config, hello)
-            psk = psk13.server_select(io, hello, raw, suite, None)
+            suites = psk13.mutual_suites(io.config, hello)
+            psk = psk13.server_select(io, hello, raw, suites, None)
+            suite = psk.suite if psk is not None else _choose_suite(io.config, hello)
             if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
                 return _Choice(suite=suite, group=0, client_share=None, psk=psk)
             group, share = _choose_group(io.config, hello)
             return _Choice(suite=suite, group=group, client_share=share, psk=psk)
         choice = self._check_second_hello(hello)
-        choice.psk = psk13.server_select(io, hello, raw, choice.suite, self.transcript)
+        choice.psk = psk13.server_select(io, hello, raw, [choice.suite], self.transcript)
         return choice
 
     def _check_second_hello(self, hello: ClientHello) -> _Choice:
