@@ -177,12 +177,17 @@ def test_psk_ke_only_when_both_sides_enable_it() -> None:
     modes = (PskKeyExchangeMode.psk_ke,)
     server_cfg = server_config(allow_psk_ke=True)
     session, _, _ = first_session(server_cfg)
-    client, server = connect(client_config(session=session, psk_key_exchange_modes=modes), server_cfg)
+    client, server = connect(
+        client_config(session=session, psk_key_exchange_modes=modes), server_cfg
+    )
     assert client.negotiated.session_resumed and client.negotiated.group is None
     refused_cfg = dataclasses.replace(server_cfg, allow_psk_ke=False)
     session2 = client.negotiated.sessions[0]
-    client, server = connect(client_config(session=session2, psk_key_exchange_modes=modes), refused_cfg)
+    client, server = connect(
+        client_config(session=session2, psk_key_exchange_modes=modes), refused_cfg
+    )
     assert client.handshake_complete and not client.negotiated.session_resumed
+    assert not server.negotiated.session_resumed
 
 
 @pytest.mark.parametrize("imported", [False, True])
@@ -290,6 +295,7 @@ def test_early_data_rejected_by_full_handshake_fallback() -> None:
     session, _, _ = first_session(early_server())
     client, server = early_pair(early_server(), session, b"data")  # other ticket key
     assert client.handshake_complete and not client.negotiated.session_resumed
+    assert server.early_data_accepted is None
     assert client.early_data_accepted is False
 
 

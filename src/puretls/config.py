@@ -32,8 +32,8 @@ from puretls.session import (
 )
 
 if TYPE_CHECKING:
-    from puretls.messages import HandshakeMessage
     from puretls.crypto.signatures import PrivateKey
+    from puretls.messages import HandshakeMessage
     from puretls.verify import CertificateVerifier
 
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (

@@ -103,7 +103,9 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
         ),
         # Without psk_key_exchange_modes a server must not send tickets
         # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
-        PskKeyExchangeModes(modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)),
+        PskKeyExchangeModes(
+            modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)
+        ),
     ]
     if config.alpn_protocols:
         exts.append(ALPN(protocols=config.alpn_protocols))

@@ -352,7 +352,9 @@ class ExpectClientHello:
             send_tickets=find_extension(hello.extensions, PskKeyExchangeModes) is not None,
         )
         next_state: State = (
-            ExpectClientCertificate(ctx=ctx) if request_certificate else ExpectClientFinished(ctx=ctx)
+            ExpectClientCertificate(ctx=ctx)
+            if request_certificate
+            else ExpectClientFinished(ctx=ctx)
         )
         if accept_early:
             assert psk is not None
@@ -394,9 +396,7 @@ def _send_certificate_flight(
         certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
     )
     transcript.update(io.send_handshake(certificate))
-    signature = sign(
-        scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
-    )
+    signature = sign(scheme, certified.private_key, tls13_signed_content(True, transcript.digest()))
     transcript.update(io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature)))
 
 
