@@ -42,6 +42,14 @@ from puretls.sslcompat.constants import (
     OP_NO_TLSv1_2,
     OP_NO_TLSv1_3,
 )
+from puretls.session import (
+    ClientSession,
+    InMemoryReplayCache,
+    ReplayCache,
+    SessionCache,
+    TicketKeys,
+    TicketProtector,
+)
 from puretls.sslcompat.errors import make_ssl_error
 from puretls.verify import CertificateVerifier, TrustStore, certificate_to_dict
 
@@ -190,6 +198,15 @@ class SSLContext(ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        # puretls additions (docs/resumption.md): ticket keys and the 0-RTT
+        # strike register are per context, so every connection made from it
+        # resumes the others' tickets; share ``ticket_keys`` across processes.
+        self.ticket_keys: TicketProtector = TicketKeys()
+        self.replay_cache: ReplayCache = InMemoryReplayCache()
+        # Server: accept up to this many bytes of 0-RTT data (0: refuse).
+        self.max_early_data_size = 0
+        # Client: when set, sessions are stored and reused per (host, port).
+        self.session_cache: SessionCache | None = None
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
 
@@ -587,6 +604,8 @@ class SSLContext(ssl.SSLContext):
         server_side: bool,
         server_hostname: str | None,
         sni_callback: Callable[[str | None], TLSConfig | None] | None = None,
+        session: ClientSession | None = None,
+        early_data: bool = False,
     ) -> TLSConfig:
         """The per-connection puretls configuration these settings describe."""
         low, high = self._version_range()
@@ -607,6 +626,12 @@ class SSLContext(ssl.SSLContext):
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
+            session_tickets=self._pt_num_tickets,
+            ticket_keys=self.ticket_keys,
+            replay_cache=self.replay_cache,
+            max_early_data_size=self.max_early_data_size,
+            session=session,
+            early_data=early_data,
         )
 
     def __reduce__(self) -> Any:
