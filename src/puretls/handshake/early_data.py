@@ -51,7 +51,9 @@ def client_start(io: HandshakeIO, offer: ClientPskOffer | None, raw_hello: bytes
     negotiated.early_exporter_master_secret = exporter
     ccs_sent = False
     if io.config.middlebox_compat:
-        # RFC 8446 D.4: with early data the CCS goes right after the ClientHello.
+        # RFC 8446 D.4: with early data the CCS goes right after the
+        # ClientHello; only that first record may say 0x0301 (RFC 8446 5.1).
+        io.clear_write_key()
         io.send_change_cipher_spec()
         ccs_sent = True
     io.set_write_key(suite, secret)
