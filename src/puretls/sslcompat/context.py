@@ -26,6 +26,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedKey, TLSConfig
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
+from puretls.session import (
+    ClientSession,
+    InMemoryReplayCache,
+    ReplayCache,
+    SessionCache,
+    TicketKeys,
+    TicketProtector,
+)
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.constants import (
     OP_ALL,
@@ -41,14 +49,6 @@ from puretls.sslcompat.constants import (
     OP_NO_SSLv3,
     OP_NO_TLSv1_2,
     OP_NO_TLSv1_3,
-)
-from puretls.session import (
-    ClientSession,
-    InMemoryReplayCache,
-    ReplayCache,
-    SessionCache,
-    TicketKeys,
-    TicketProtector,
 )
 from puretls.sslcompat.errors import make_ssl_error
 from puretls.verify import CertificateVerifier, TrustStore, certificate_to_dict

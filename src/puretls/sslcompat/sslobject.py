@@ -26,11 +26,11 @@ from puretls.connection import Connection
 from puretls.enums import AlertDescription
 from puretls.errors import ConnectionClosed, HandshakeFailure, TLSError
 from puretls.events import ApplicationData, CloseNotify, NewSessionTicketReceived
+from puretls.session import ClientSession
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.constants import CHANNEL_BINDING_TYPES
-from puretls.sslcompat.session import SSLSession
 from puretls.sslcompat.errors import eof_error, make_ssl_error, to_ssl_error, want_read, zero_return
-from puretls.session import ClientSession
+from puretls.sslcompat.session import SSLSession
 from puretls.verify import certificate_to_dict
 
 if TYPE_CHECKING:
