@@ -123,9 +123,11 @@ def _puretls_server(pki: Path, key_type: str, **kw: object) -> tuple[Connection,
 
 def _s_client(pki: Path, port: int, *args: str) -> str:
     assert OPENSSL is not None
+    command = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}"]
+    command += ["-CAfile", str(pki / "ca.pem"), "-servername", "localhost"]
+    command += ["-verify_return_error", "-tls1_3", "-ign_eof", *args]
     proc = subprocess.run(
-        [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki / "ca.pem")]
-        + ["-servername", "localhost", "-verify_return_error", "-tls1_3", "-ign_eof", *args],
+        command,
         input=b"hello over tls\n",
         capture_output=True,
         timeout=20,

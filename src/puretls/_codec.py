@@ -7,9 +7,6 @@ all end there, so no IndexError or struct.error ever escapes a decoder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from puretls.enums import AlertDescription
 from puretls.errors import DecodeError
 
@@ -84,16 +81,17 @@ class Reader:
         """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
         return self.raw(self._length(size, minimum, maximum, what))
 
-    @contextmanager
     def block(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
-    ) -> Iterator[Reader]:
-        """A length-prefixed sub-reader that must be consumed exactly."""
+    ) -> _ReaderBlock:
+        """A length-prefixed sub-reader that must be consumed exactly.
+
+        Use as ``with r.block(2) as sub:``; leftover bytes in ``sub`` when
+        the block ends raise DecodeError.
+        """
         n = self._length(size, minimum, maximum, what)
         start = self._take(n)
-        sub = Reader(self._data, start, start + n)
-        yield sub
-        sub.expect_end(what)
+        return _ReaderBlock(self._data, start, start + n, what)
 
     def list_u16(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
@@ -150,12 +148,16 @@ class Writer:
         self._buf += len(data).to_bytes(size, "big")
         self._buf += data
 
-    @contextmanager
-    def block(self, size: int) -> Iterator[Writer]:
-        """Write a ``size``-byte length prefix that covers what the body adds."""
+    def block(self, size: int) -> _WriterBlock:
+        """Write a ``size``-byte length prefix that covers what the body adds.
+
+        Use as ``with w.block(2):``; the prefix is filled in when it ends.
+        """
         start = len(self._buf)
         self._buf += bytes(size)
-        yield self
+        return _WriterBlock(self, start, size)
+
+    def _close_block(self, start: int, size: int) -> None:
         n = len(self._buf) - start - size
         if n > _MAX[size]:
             raise ValueError(f"{n} bytes do not fit a {size}-byte length")
@@ -168,6 +170,45 @@ class Writer:
 
     def list_u8(self, size: int, values: tuple[int, ...] | list[int]) -> None:
         self.opaque(size, bytes(values))
+
+
+class _ReaderBlock(Reader):
+    """The sub-reader of :meth:`Reader.block`.
+
+    A class rather than a generator-based context manager: blocks are on
+    every decode path and a generator per block costs more than the read.
+    """
+
+    __slots__ = ("_what",)
+
+    def __init__(self, data: bytes, start: int, end: int, what: str) -> None:
+        super().__init__(data, start, end)
+        self._what = what
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.expect_end(self._what)
+
+
+class _WriterBlock:
+    """The context of :meth:`Writer.block`: fills the length prefix on exit."""
+
+    __slots__ = ("_size", "_start", "_writer")
+
+    def __init__(self, writer: Writer, start: int, size: int) -> None:
+        self._writer = writer
+        self._start = start
+        self._size = size
+
+    def __enter__(self) -> Writer:
+        return self._writer
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self._writer._close_block(self._start, self._size)
 
 
 def illegal(message: str) -> DecodeError:

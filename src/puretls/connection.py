@@ -13,6 +13,7 @@ closes the connection for good and propagates to the caller.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 
 from puretls.config import TLSConfig
@@ -282,10 +283,9 @@ class Connection:
             return
         self._flight.clear()
         if send_alert and not self._sent_close_notify:
-            try:
+            # A failure while sealing the alert leaves nothing more to do.
+            with contextlib.suppress(TLSError):
                 self._send_alert(AlertLevel.fatal, exc.alert)
-            except TLSError:
-                pass
         self.error = exc
         self.closed = True
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 from cryptography import x509
 
 from puretls.crypto.signatures import PublicKey
-from puretls.errors import TLSError
 from puretls.enums import AlertDescription
+from puretls.errors import TLSError
 
 
+@functools.lru_cache(maxsize=256)
 def public_key_from_der(der: bytes) -> PublicKey:
-    """The subject public key of a DER certificate (RFC 8446 4.4.2.4)."""
+    """The subject public key of a DER certificate (RFC 8446 4.4.2.4).
+
+    Cached by the certificate bytes: a client meets the same server
+    certificate again and again, and parsing plus key loading cost more
+    than the rest of the client's protocol work.  Failures are not cached.
+    """
     try:
         key = x509.load_der_x509_certificate(der).public_key()
     except ValueError as exc:

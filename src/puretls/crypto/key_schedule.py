@@ -51,6 +51,9 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     """HKDF-Expand(PRK, info, L) (RFC 5869 2.3), for any L up to 255 blocks."""
     size = hash_length(hash_name)
+    if 0 < length <= size:
+        # One block covers every TLS 1.3 key, IV and secret: T(1) alone.
+        return hmac.digest(prk, info + b"\x01", hash_name)[:length]
     if not 0 <= length <= 255 * size:
         raise InternalError(f"HKDF-Expand length {length} out of range")
     okm = b""
