@@ -81,11 +81,10 @@ def reconnect(
         sock = context.wrap_socket(
             raw, server_hostname=server_name, session=session, do_handshake_on_connect=False
         )
-        if early and session is not None:
-            if getattr(session, "max_early_data_size", 0) <= 0:
-                print("early data: the ticket does not allow 0-RTT; sent after the handshake")
-            else:
-                sock.send_early_data(early)  # type: ignore[attr-defined]
+        # Only a ticket that allows 0-RTT carries early data; otherwise it is
+        # sent after the handshake (reported below).
+        if early and session is not None and getattr(session, "max_early_data_size", 0) > 0:
+            sock.send_early_data(early)  # type: ignore[attr-defined]
         sock.do_handshake()
     except BaseException:
         raw.close()
@@ -100,5 +99,5 @@ def reconnect(
             print("early data: rejected by the server; resent after the handshake", file=err)
         else:
             sock.sendall(early)
-            print("early data: not offered; sent after the handshake", file=err)
+            print("early data: the ticket allows no 0-RTT; sent after the handshake", file=err)
     return sock
