@@ -15,6 +15,8 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,interop]'
+	@# gnutls-cli for the client-certificate interop test (skipped when absent).
+	-command -v gnutls-cli >/dev/null || (apt-get update -qq && apt-get install -y -qq gnutls-bin)
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -231,3 +231,20 @@ def test_client_copies_a_large_stream_both_ways() -> None:
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout == data
+
+
+def test_client_reports_no_common_cipher_suite_as_the_servers_alert() -> None:
+    with puretls_server("--echo", "--ciphersuites", "TLS_AES_128_GCM_SHA256") as server:
+        assert server.ca_file is not None
+        result = run_puretls(
+            "client",
+            "--cafile",
+            str(server.ca_file),
+            "--ciphersuites",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            f"localhost:{server.port}",
+        )
+        logged = server.wait_for("handshake failed")
+    assert result.returncode != 0
+    assert "handshake_failure alert" in _one_line(result.stderr)
+    assert "no cipher suite in common" in logged

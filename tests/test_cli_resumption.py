@@ -26,7 +26,8 @@ def test_client_reconnect_reports_resumption() -> None:
 
 def test_client_early_data_is_accepted_and_shown_as_early(tmp_path: Path) -> None:
     request = tmp_path / "request.txt"
-    request.write_bytes(b"GET /early HTTP/1.0\r\n\r\n")
+    # HTTP/1.1: the server keeps the connection until our close_notify.
+    request.write_bytes(b"GET /early HTTP/1.1\r\nHost: localhost\r\n\r\n")
     with puretls_server("--early-data") as server:
         assert server.ca_file is not None
         done = run_puretls(
@@ -40,14 +41,14 @@ def test_client_early_data_is_accepted_and_shown_as_early(tmp_path: Path) -> Non
         )
         line = server.wait_for("EARLY DATA")
     assert done.returncode == 0, done.stderr
-    assert b"early data: accepted (23 bytes as 0-RTT)" in done.stderr
-    assert b"early data:        23 bytes accepted as 0-RTT" in done.stdout
+    assert b"early data: accepted (40 bytes as 0-RTT)" in done.stderr
+    assert b"early data:        40 bytes accepted as 0-RTT" in done.stdout
     assert "GET /early" in line
 
 
 def test_early_data_refused_by_server_without_the_option_is_resent(tmp_path: Path) -> None:
     request = tmp_path / "request.txt"
-    request.write_bytes(b"GET /late HTTP/1.0\r\n\r\n")
+    request.write_bytes(b"GET /late HTTP/1.1\r\nHost: localhost\r\n\r\n")
     with puretls_server() as server:
         assert server.ca_file is not None
         done = run_puretls(

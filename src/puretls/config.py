@@ -112,6 +112,25 @@ class TLSConfig:
     # Server: ask the client for a certificate (CERT_OPTIONAL / CERT_REQUIRED).
     request_client_certificate: bool = False
     require_client_certificate: bool = False
+    # Server: DER DistinguishedNames for CertificateRequest's
+    # certificate_authorities (RFC 8446 4.2.4); empty sends none.
+    certificate_authorities: tuple[bytes, ...] = ()
+    # Client: offer post-handshake authentication (RFC 8446 4.2.6), which
+    # lets the server call Connection.request_client_certificate() later.
+    # Server: when the client offers it, ask for its certificate only after
+    # the handshake (the stdlib's post_handshake_auth on a server context).
+    post_handshake_auth: bool = False
+    # Client: ask for a stapled OCSP response (status_request, RFC 6066 8);
+    # ``ocsp_must_staple`` makes its absence fatal (as RFC 7633 does).
+    ocsp_stapling: bool = False
+    ocsp_must_staple: bool = False
+    # Server: the DER OCSP response to staple for a chain's leaf (DER), or None.
+    ocsp_responses: Callable[[bytes], bytes | None] | None = field(default=None, compare=False)
+    # Server: refuse a server_name that no certificate covers (unrecognized_name)
+    # instead of serving the default chain.
+    strict_server_name: bool = False
+    # RFC 8879 algorithms we compress with and accept, in preference order.
+    certificate_compression: tuple[int, ...] = ()
     # RFC 8446 D.4 middlebox compatibility mode (client side).
     middlebox_compat: bool = True
     max_handshake_message_size: int = 1 << 16

@@ -194,6 +194,24 @@ class Connection:
         if suite is not None and self._key_updates.due(suite, length):
             self.key_update(request_peer_update=False)
 
+    def request_client_certificate(self) -> None:
+        """Server: ask for the client's certificate now (RFC 8446 4.6.2).
+
+        The client must have offered post_handshake_auth; its answer arrives
+        with later input and ends in a ``PeerCertificateVerified`` event.
+        """
+        state = self._state
+        if not self.config.is_server or not isinstance(state, server13.ServerTraffic):
+            raise UnexpectedMessage("only a server can request a certificate after the handshake")
+        if self.closed or self._sent_close_notify:
+            raise ConnectionClosed("cannot request a certificate: the connection is closed")
+        if not self.negotiated.post_handshake_auth:
+            # A local mistake, not the peer's: no alert, the connection lives on.
+            raise UnexpectedMessage(
+                "the client did not offer post-handshake authentication (post_handshake_auth)"
+            )
+        self._guard(lambda: state.request_client_certificate(self))
+
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
         """RFC 8446 7.5 exporter (RFC 5705 interface)."""
         state = self._state

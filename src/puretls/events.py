@@ -51,4 +51,22 @@ class KeyUpdated:
     by_peer: bool
 
 
-Event = HandshakeComplete | ApplicationData | CloseNotify | NewSessionTicketReceived | KeyUpdated
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerCertificateVerified:
+    """Post-handshake authentication finished (RFC 8446 4.6.2).
+
+    ``certificates`` is the client's chain (DER, leaf first), empty when it
+    declined to send one.
+    """
+
+    certificates: tuple[bytes, ...]
+
+
+Event = (
+    HandshakeComplete
+    | ApplicationData
+    | CloseNotify
+    | NewSessionTicketReceived
+    | KeyUpdated
+    | PeerCertificateVerified
+)

@@ -33,6 +33,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = [
@@ -332,11 +333,14 @@ class CertificateAuthority:
         key_usage: x509.KeyUsage | None = None,
         now: datetime | None = None,
         private_key: PrivateKey | None = None,
+        must_staple: bool = False,
     ) -> IssuedCert:
         """Issue an end-entity certificate for ``hosts`` (DNS names, wildcards or IPs).
 
         ``eku`` replaces the serverAuth/clientAuth choice made by ``server``
         and ``client``; an empty sequence leaves the extension out.
+        ``must_staple`` adds the TLS Feature extension with status_request
+        (RFC 7633): clients must then insist on an OCSP staple.
         """
         key = private_key if private_key is not None else generate_private_key(key_type)
         start, end = _window(now, not_before, not_after, _DEFAULT_LEAF_LIFETIME)
@@ -355,8 +359,71 @@ class CertificateAuthority:
             names = [host_to_general_name(h) for h in hosts]
             # RFC 5280 4.2.1.6: non-critical because the subject is not empty.
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        if must_staple:
+            feature = x509.TLSFeature([x509.TLSFeatureType.status_request])
+            builder = builder.add_extension(feature, critical=False)
         cert = builder.sign(self._private_key, _signature_hash(self._private_key))
         return IssuedCert(certificate=cert, private_key=key, chain=(cert, *self.chain))
+
+    def ocsp_responder(
+        self, *, key_type: str = "ecdsa-p256", now: datetime | None = None
+    ) -> IssuedCert:
+        """A delegated OCSP responder certificate (EKU OCSPSigning, RFC 6960 4.2.2.2)."""
+        return self.issue(
+            (),
+            key_type=key_type,
+            common_name="puretls test OCSP responder",
+            eku=[ExtendedKeyUsageOID.OCSP_SIGNING],
+            now=now,
+        )
+
+    def ocsp_response(
+        self,
+        certificate: x509.Certificate | IssuedCert,
+        *,
+        status: str = "good",
+        now: datetime | None = None,
+        this_update: datetime | None = None,
+        next_update: datetime | None = None,
+        responder: IssuedCert | None = None,
+        revocation_reason: x509.ReasonFlags | None = None,
+    ) -> bytes:
+        """A DER OCSPResponse about ``certificate``, which this CA issued.
+
+        ``status``: "good", "revoked" or "unknown".  Signed by this CA, or by
+        ``responder`` (from :meth:`ocsp_responder`), which is then included.
+        The default window is thisUpdate = now - 1 hour, nextUpdate = now + 7 days.
+        """
+        cert = certificate.certificate if isinstance(certificate, IssuedCert) else certificate
+        moment = _utc(now)
+        start = this_update or moment - _BACKDATE
+        end = next_update or moment + timedelta(days=7)
+        statuses = {
+            "good": ocsp.OCSPCertStatus.GOOD,
+            "revoked": ocsp.OCSPCertStatus.REVOKED,
+            "unknown": ocsp.OCSPCertStatus.UNKNOWN,
+        }
+        if status not in statuses:
+            raise ValueError(f"status must be one of {sorted(statuses)}, not {status!r}")
+        revoked = status == "revoked"
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=cert,
+            issuer=self._certificate,
+            algorithm=hashes.SHA256(),
+            cert_status=statuses[status],
+            this_update=start,
+            next_update=end,
+            revocation_time=start if revoked else None,
+            revocation_reason=revocation_reason if revoked else None,
+        )
+        if responder is None:
+            signer_cert, signer_key = self._certificate, self._private_key
+        else:
+            signer_cert, signer_key = responder.certificate, responder.private_key
+            builder = builder.certificates([signer_cert])
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
+        response = builder.sign(signer_key, _signature_hash(signer_key))
+        return response.public_bytes(serialization.Encoding.DER)
 
 
 def _default_eku(*, server: bool, client: bool) -> list[x509.ObjectIdentifier]:

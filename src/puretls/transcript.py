@@ -86,6 +86,19 @@ class Transcript:
         h.update(extra)
         return bytes(h.digest())
 
+    def copy(self) -> Transcript:
+        """An independent transcript with the same history.
+
+        Post-handshake authentication hashes the main handshake plus its own
+        messages, separately for each request (RFC 8446 4.4.1).
+        """
+        twin = Transcript()
+        twin._hash_name = self._hash_name
+        twin._hash = self._require_hash().copy()
+        twin._messages = self._messages
+        twin._first_type = self._first_type
+        return twin
+
     def rewrite_for_hello_retry_request(self) -> None:
         """Replace ClientHello1 with message_hash (RFC 8446 4.4.1).
 

@@ -17,6 +17,7 @@ import sys
 import threading
 from typing import BinaryIO, TextIO
 
+import puretls as tls
 from puretls.cli import resumption
 from puretls.cli.common import (
     DEFAULT_TIMEOUT,
@@ -25,10 +26,11 @@ from puretls.cli.common import (
     format_address,
     parse_host_port,
     send_close_notify,
-    tls_module,
 )
 from puretls.cli.failures import describe_error
 from puretls.cli.report import certificate_rows, connection_rows, format_rows, peer_certificate
+from puretls.ocsp import describe_ocsp_response
+from puretls.sslcompat.constants import CERT_NONE, PROTOCOL_TLS_CLIENT
 
 _CHUNK = 16384
 
@@ -49,6 +51,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--cert", metavar="FILE", help="client certificate chain (PEM)")
     parser.add_argument("--key", metavar="FILE", help="client private key (PEM)")
     parser.add_argument(
+        "--status", action="store_true", help="ask for a stapled OCSP response and show it"
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -62,17 +67,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def build_context(args: argparse.Namespace) -> ssl.SSLContext:
     """The client SSLContext the options describe (puretls's, ssl-compatible)."""
-    tls = tls_module()
-    context: ssl.SSLContext = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    context: ssl.SSLContext = tls.SSLContext(PROTOCOL_TLS_CLIENT)
     if args.insecure:
         context.check_hostname = False
-        context.verify_mode = tls.CERT_NONE
+        context.verify_mode = CERT_NONE
     elif args.cafile:
         context.load_verify_locations(cafile=args.cafile)
     else:
         context.load_default_certs()
     if args.cert:
         context.load_cert_chain(args.cert, args.key)
+    if getattr(args, "status", False):
+        context.ocsp_stapling = True  # type: ignore[attr-defined]
     apply_tls_options(context, args)
     return context
 
@@ -135,6 +141,8 @@ def describe_connection(sock: ssl.SSLSocket, address: str, args: argparse.Namesp
     """The s_client-like block: connection parameters, certificate, verification."""
     rows = [("connected to", address), *connection_rows(sock)]
     rows += certificate_rows(peer_certificate(sock), prefix="server ")
+    if getattr(args, "status", False):
+        rows.append(("OCSP staple", ocsp_summary(sock)))
     if args.insecure:
         rows.append(("verification", "SKIPPED (--insecure): the certificate was NOT checked"))
     else:
@@ -142,6 +150,12 @@ def describe_connection(sock: ssl.SSLSocket, address: str, args: argparse.Namesp
         name = args.servername or parse_host_port(args.target, 443)[0]
         rows.append(("verification", f"OK: chains to {trust}, valid now, matches {name!r}"))
     return format_rows(rows) + "\n---"
+
+
+def ocsp_summary(sock: ssl.SSLSocket) -> str:
+    """What the server stapled (status_request), checked during the handshake."""
+    staple = getattr(sock, "ocsp_response", lambda: None)()
+    return describe_ocsp_response(staple) if staple else "none (the server stapled nothing)"
 
 
 def pump(sock: ssl.SSLSocket, stdin: BinaryIO, stdout: BinaryIO, timeout: float) -> None:

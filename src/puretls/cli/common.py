@@ -1,8 +1,8 @@
 """Pieces the client, server and demo commands share.
 
 The commands are written against puretls's ``ssl``-compatible API
-(``import puretls as tls`` would read the same with ``import ssl``), so the
-types in annotations are the stdlib's: puretls's classes subclass them.
+(``import puretls as tls`` reads the same as ``import ssl``); annotations
+name the stdlib's types, which puretls's classes subclass.
 """
 
 from __future__ import annotations
@@ -11,21 +11,12 @@ import argparse
 import contextlib
 import ssl
 from collections.abc import Sequence
-from typing import Any
+
+from puretls.sslcompat.constants import TLSVersion
 
 # RFC 8446 does not bound the handshake in time; 10 s keeps a stalled peer
 # from holding a thread or the terminal forever.
 DEFAULT_TIMEOUT = 10.0
-
-
-def tls_module() -> Any:
-    """The module whose SSLContext the commands use: puretls's ssl-compatible face."""
-    import puretls
-
-    if hasattr(puretls, "SSLContext"):
-        return puretls
-    # Transitional: until puretls.sslcompat lands, run the same code on ssl.
-    return ssl
 
 
 def split_list(text: str | None) -> list[str]:
@@ -78,9 +69,8 @@ def add_tls_options(parser: argparse.ArgumentParser) -> None:
 
 def apply_tls_options(context: ssl.SSLContext, args: argparse.Namespace) -> None:
     """Configure ``context`` from the shared options; ValueError names a bad one."""
-    tls = tls_module()
     if args.tls13:
-        context.minimum_version = tls.TLSVersion.TLSv1_3
+        context.minimum_version = TLSVersion.TLSv1_3
     if args.alpn:
         context.set_alpn_protocols(split_list(args.alpn))
     if args.ciphersuites:

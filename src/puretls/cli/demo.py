@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+import puretls as tls
 from puretls.cli import selfcheck
 from puretls.cli.client import connect
-from puretls.cli.common import DEFAULT_TIMEOUT, format_address, tls_module
+from puretls.cli.common import DEFAULT_TIMEOUT, format_address
 from puretls.cli.failures import describe_error
 from puretls.cli.report import (
     group_name,
@@ -30,6 +31,7 @@ from puretls.cli.report import (
     signature_scheme_name,
 )
 from puretls.cli.server import Server, build_context, make_throwaway_certificate
+from puretls.sslcompat.constants import PROTOCOL_TLS_CLIENT, TLSVersion
 
 _ALPN = "http/1.1"
 # The order of RFC 8446 section 2's full handshake, for libraries that do not
@@ -75,7 +77,6 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
-    tls = tls_module()
     ca_path, cert_path, key_path = make_throwaway_certificate(scratch)
     server_context = build_context(cert_path, key_path)
     server_context.set_alpn_protocols([_ALPN])
@@ -90,11 +91,11 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     say(f"server: listening on {address}, certificate for localhost from a throwaway CA")
     say(f"client: connects to {address}, trusts only that CA, expects the name 'localhost'")
     try:
-        client_context: ssl.SSLContext = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        client_context: ssl.SSLContext = tls.SSLContext(PROTOCOL_TLS_CLIENT)
         client_context.load_verify_locations(cafile=str(ca_path))
         client_context.set_alpn_protocols([_ALPN])
         if args.tls13:
-            client_context.minimum_version = tls.TLSVersion.TLSv1_3
+            client_context.minimum_version = TLSVersion.TLSv1_3
         sock = connect(client_context, *server.address, "localhost", DEFAULT_TIMEOUT)
         with sock:
             request = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"

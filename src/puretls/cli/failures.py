@@ -10,6 +10,8 @@ from puretls.errors import TLSError
 
 # The stdlib appends the C source position: "... (_ssl.c:1006)".
 _SOURCE_POSITION = re.compile(r"\s*\(_ssl\.c:\d+\)$")
+# OpenSSL's reason for an alert received from the peer.
+_ALERT_REASON = re.compile(r"^(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z0-9_]+)$")
 # "[SSL: REASON] message" -> "message"
 _REASON_PREFIX = re.compile(r"^\[SSL: [A-Z0-9_]+\]\s*")
 
@@ -23,6 +25,9 @@ def describe_error(exc: BaseException, *, address: str = "", timeout: float | No
     if isinstance(exc, ssl.SSLEOFError):
         return f"the peer closed the connection during the TLS handshake{suffix}"
     if isinstance(exc, ssl.SSLError):
+        alert = _ALERT_REASON.match(getattr(exc, "reason", None) or "")
+        if alert:
+            return f"TLS failure: the peer sent a fatal {alert.group(1).lower()} alert{suffix}"
         return f"TLS failure: {_ssl_text(exc)}"
     if isinstance(exc, TLSError):
         return f"TLS failure ({exc.alert.name}): {exc.message}"
@@ -36,7 +41,8 @@ def describe_error(exc: BaseException, *, address: str = "", timeout: float | No
         seconds = f" after {timeout:g} s" if timeout else ""
         return f"timed out{seconds}{suffix}"
     if isinstance(exc, OSError):
-        return f"{exc.strerror or exc}{suffix}"
+        filename = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{filename}{suffix}"
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 import puretls
-from puretls.cli import client, demo, selfcheck, server
+from puretls.cli import certs, client, demo, selfcheck, server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_parser(commands)
     server.add_parser(commands)
     demo.add_parser(commands)
+    certs.add_parser(commands)
     check = commands.add_parser(
         "selfcheck",
         help="derive the RFC 8448 key schedule and compare it with the RFC",

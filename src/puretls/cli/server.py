@@ -21,13 +21,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import puretls as tls
 from puretls.cli.common import (
     DEFAULT_TIMEOUT,
     add_tls_options,
     apply_tls_options,
     format_address,
     send_close_notify,
-    tls_module,
 )
 from puretls.cli.failures import describe_error
 from puretls.cli.http11 import BadRequest, Request, RequestReader, render_page, response
@@ -37,6 +37,7 @@ from puretls.cli.report import (
     handshake_messages,
     negotiated_state,
 )
+from puretls.sslcompat.constants import PROTOCOL_TLS_SERVER
 
 _CHUNK = 16384
 # An established connection with no traffic for this long is closed.
@@ -92,8 +93,7 @@ def make_throwaway_certificate(directory: Path) -> tuple[Path, Path, Path]:
 
 
 def build_context(cert: Path | str, key: Path | str | None) -> ssl.SSLContext:
-    tls = tls_module()
-    context: ssl.SSLContext = tls.SSLContext(tls.PROTOCOL_TLS_SERVER)
+    context: ssl.SSLContext = tls.SSLContext(PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key) if key else None)
     return context
 
@@ -311,8 +311,8 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
         return 1
     previous = _stop_on_signals()
     host, port = server.address
-    print_line(f"listening on {format_address(host, port)} ({args.mode}); Ctrl-C stops")
     try:
+        print_line(f"listening on {format_address(host, port)} ({args.mode}); Ctrl-C stops")
         server.serve_forever()
     except KeyboardInterrupt:
         server.stop()

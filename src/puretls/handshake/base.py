@@ -37,6 +37,10 @@ class Negotiated:
     server_name: str | None = None
     peer_certificates: tuple[bytes, ...] = ()
     verified_chain: tuple[x509.Certificate, ...] | None = None
+    # The DER OCSP response the server stapled (client) or sent (server).
+    ocsp_response: bytes | None = None
+    # Server: the client offered post_handshake_auth (RFC 8446 4.2.6).
+    post_handshake_auth: bool = False
     session_resumed: bool = False
     hello_retry_request: bool = False
     client_random: bytes = b""

@@ -12,36 +12,30 @@ from dataclasses import dataclass
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
-from puretls.crypto.certs import public_key_from_der
 from puretls.crypto.groups import KeyExchange, generate_key_exchange
 from puretls.crypto.signatures import (
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
     PublicKey,
-    sign,
     tls13_signed_content,
     verify,
 )
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
 from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import (
-    DecodeError,
     HandshakeFailure,
     IllegalParameter,
     MissingExtension,
     ProtocolVersionError,
 )
 from puretls.events import HandshakeComplete, NewSessionTicketReceived
-from puretls.handshake import early_data, psk13
+from puretls.handshake import auth13, early_data, psk13
 from puretls.handshake.base import HandshakeIO, State, check_offered, unexpected
 from puretls.handshake.common13 import (
     DOWNGRADE_SENTINELS,
-    choose_certificate,
     handle_key_update,
 )
 from puretls.messages import (
     ALPN,
-    Certificate,
-    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -107,6 +101,7 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
             modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)
         ),
     ]
+    exts += auth13.client_hello_extensions(config)
     if config.alpn_protocols:
         exts.append(ALPN(protocols=config.alpn_protocols))
     if cookie is not None:
@@ -347,11 +342,7 @@ class ExpectCertificateOrCertificateRequest:
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         if isinstance(message, CertificateRequest):
-            # RFC 8446 4.3.2: signature_algorithms is mandatory here.
-            if find_extension(message.extensions, SignatureAlgorithms) is None:
-                raise MissingExtension("CertificateRequest has no signature_algorithms")
-            if message.certificate_request_context:
-                raise IllegalParameter("CertificateRequest context must be empty in the handshake")
+            auth13.check_handshake_certificate_request(message)
             self.ctx.certificate_request = message
             self.ctx.transcript.update(raw)
             return ExpectCertificate(ctx=self.ctx)
@@ -363,24 +354,13 @@ class ExpectCertificate:
     ctx: _ClientContext
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
-        if not isinstance(message, Certificate):
+        offered = self.ctx.offer.offered_types
+        certificate = auth13.as_certificate(
+            message, io.config, ExtensionType.compress_certificate in offered
+        )
+        if certificate is None:
             raise unexpected(message, self)
-        if message.certificate_request_context:
-            raise IllegalParameter("server Certificate has a non-empty request context")
-        if not message.certificate_list:
-            # RFC 8446 4.4.2.4.
-            raise DecodeError("server sent an empty Certificate message")
-        for entry in message.certificate_list:
-            # RFC 8446 4.4.2: entry extensions answer what the client offered.
-            check_offered(entry.extensions, self.ctx.offer.offered_types, "CertificateEntry")
-        chain = tuple(entry.cert_data for entry in message.certificate_list)
-        public_key = public_key_from_der(chain[0])
-        negotiated = io.negotiated
-        negotiated.peer_certificates = chain
-        verifier = io.config.verifier
-        if verifier is not None:
-            verified = verifier.verify(chain, io.config.server_name, io.config.clock())
-            negotiated.verified_chain = verified.certificates
+        public_key = auth13.receive_server_certificate(certificate, io, offered)
         self.ctx.transcript.update(raw)
         return ExpectCertificateVerify(ctx=self.ctx, public_key=public_key)
 
@@ -433,7 +413,7 @@ class ExpectFinished:
         if not ctx.ccs_sent and io.config.middlebox_compat:
             io.send_change_cipher_spec()
         if ctx.certificate_request is not None:
-            self._send_client_certificate(io)
+            auth13.send_client_certificate(io, ctx.transcript, ctx.certificate_request)
         verify_data = ks.finished_verify_data(hash_name, ctx.client_secret, ctx.transcript.digest())
         ctx.transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
         io.set_write_key(ctx.suite, client_app)
@@ -443,6 +423,7 @@ class ExpectFinished:
             server_secret=server_app,
             exporter_master_secret=exporter,
             resumption_master_secret=master.resumption_master_secret(ctx.transcript.digest()),
+            transcript=ctx.transcript,
         )
         io.emit(
             HandshakeComplete(
@@ -451,28 +432,6 @@ class ExpectFinished:
             )
         )
         return traffic
-
-    def _send_client_certificate(self, io: HandshakeIO) -> None:
-        """RFC 8446 4.4.2: our chain (possibly empty) and, if any, a signature."""
-        ctx = self.ctx
-        request = ctx.certificate_request
-        assert request is not None
-        algorithms = find_extension(request.extensions, SignatureAlgorithms)
-        offered = algorithms.schemes if algorithms else ()
-        chosen = choose_certificate(io.config.certificates, offered)
-        chain = chosen[0].chain if chosen else ()
-        certificate = Certificate(
-            certificate_request_context=request.certificate_request_context,
-            certificate_list=tuple(CertificateEntry(cert_data=der) for der in chain),
-        )
-        ctx.transcript.update(io.send_handshake(certificate))
-        if chosen is None:
-            return
-        key, scheme = chosen
-        content = tls13_signed_content(False, ctx.transcript.digest())
-        signature = sign(scheme, key.private_key, content)
-        verify_msg = CertificateVerify(algorithm=scheme, signature=signature)
-        ctx.transcript.update(io.send_handshake(verify_msg))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -484,8 +443,15 @@ class ClientTraffic:
     server_secret: bytes
     exporter_master_secret: bytes
     resumption_master_secret: bytes
+    # The main handshake through our Finished, for post-handshake auth.
+    transcript: Transcript | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        if isinstance(message, CertificateRequest) and self.transcript is not None:
+            auth13.answer_post_handshake_request(
+                message, raw, io, self.transcript, self.suite, self.client_secret
+            )
+            return self
         if isinstance(message, NewSessionTicket):
             io.negotiated.session_tickets.append(message)
             session = psk13.session_from_ticket(

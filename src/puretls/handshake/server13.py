@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from puretls.config import CertifiedKey, TLSConfig
+from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
-from puretls.crypto.certs import public_key_from_der
 from puretls.crypto.groups import generate_key_exchange
 from puretls.crypto.signatures import (
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
@@ -22,25 +21,21 @@ from puretls.crypto.signatures import (
     verify,
 )
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
-from puretls.enums import AlertDescription, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
+from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import (
-    CertificateError,
     HandshakeFailure,
     IllegalParameter,
     MissingExtension,
     NoApplicationProtocol,
     ProtocolVersionError,
-    TLSError,
+    UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
-from puretls.handshake import early_data, psk13
+from puretls.handshake import auth13, early_data, psk13
 from puretls.handshake.base import HandshakeIO, State, unexpected
-from puretls.handshake.common13 import choose_certificate, handle_key_update
+from puretls.handshake.common13 import handle_key_update
 from puretls.messages import (
     ALPN,
-    Certificate,
-    CertificateEntry,
-    CertificateRequest,
     CertificateVerify,
     ClientHello,
     Cookie,
@@ -57,11 +52,11 @@ from puretls.messages import (
     PskKeyExchangeModes,
     ServerHello,
     ServerName,
-    SignatureAlgorithms,
     SupportedGroups,
     SupportedVersions,
     decode_server_hello,
     find_extension,
+    has_extension,
 )
 from puretls.transcript import Transcript
 
@@ -271,7 +266,10 @@ class ExpectClientHello:
     ) -> State:
         config = io.config
         psk = choice.psk
-        chosen = None if psk is not None else _choose_certificate(config, hello)
+        chosen = None if psk is not None else auth13.select_server_certificate(config, hello)
+        io.negotiated.post_handshake_auth = has_extension(
+            hello.extensions, ExtensionType.post_handshake_auth
+        )
         alpn = _choose_alpn(config, hello)
         sh_extensions: list[Extension] = []
         if psk is not None:
@@ -324,9 +322,19 @@ class ExpectClientHello:
         if accept_early:
             extensions.append(EarlyData())
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
-        request_certificate = config.request_client_certificate and chosen is not None
-        if chosen is not None:
-            _send_certificate_flight(io, transcript, chosen)
+        request_certificate = chosen is not None and auth13.request_in_handshake(config, hello)
+        if chosen is not None:  # RFC 8446 2.2: a PSK handshake sends no certificate
+            certified, scheme = chosen
+            if request_certificate:
+                transcript.update(io.send_handshake(auth13.build_certificate_request(config)))
+            certificate = auth13.server_certificate_message(config, hello, certified, io)
+            transcript.update(io.send_handshake(certificate))
+            signature = sign(
+                scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
+            )
+            transcript.update(
+                io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature))
+            )
         verify_data = ks.finished_verify_data(suite.hash_name, server_hs, transcript.digest())
         transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
 
@@ -367,39 +375,6 @@ class ExpectClientHello:
         return next_state
 
 
-def _choose_certificate(config: TLSConfig, hello: ClientHello) -> tuple[CertifiedKey, int]:
-    sig_ext = find_extension(hello.extensions, SignatureAlgorithms)
-    if sig_ext is None:
-        raise MissingExtension("ClientHello has no signature_algorithms extension")
-    chosen = choose_certificate(config.certificates, sig_ext.schemes)
-    if chosen is None:
-        if not config.certificates:
-            raise TLSError(
-                "server has no certificate configured", alert=AlertDescription.internal_error
-            )
-        raise HandshakeFailure("no certificate fits the client's signature_algorithms")
-    return chosen
-
-
-def _send_certificate_flight(
-    io: HandshakeIO, transcript: Transcript, chosen: tuple[CertifiedKey, int]
-) -> None:
-    """CertificateRequest (if asked for), Certificate, CertificateVerify (RFC 8446 4.3.2, 4.4)."""
-    config = io.config
-    certified, scheme = chosen
-    if config.request_client_certificate:
-        request = CertificateRequest(
-            extensions=(SignatureAlgorithms(schemes=config.signature_schemes),)
-        )
-        transcript.update(io.send_handshake(request))
-    certificate = Certificate(
-        certificate_list=tuple(CertificateEntry(cert_data=der) for der in certified.chain)
-    )
-    transcript.update(io.send_handshake(certificate))
-    signature = sign(scheme, certified.private_key, tls13_signed_content(True, transcript.digest()))
-    transcript.update(io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature)))
-
-
 @dataclass(slots=True, kw_only=True)
 class _ServerContext:
     transcript: Transcript
@@ -418,26 +393,14 @@ class ExpectClientCertificate:
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         io.skip_early_data(False)
-        if not isinstance(message, Certificate):
+        config = io.config
+        certificate = auth13.as_certificate(message, config, bool(config.certificate_compression))
+        if certificate is None:
             raise unexpected(message, self)
-        if message.certificate_request_context:
-            raise IllegalParameter("client Certificate has the wrong request context")
+        public_key = auth13.receive_client_certificate(certificate, io, b"")
         self.ctx.transcript.update(raw)
-        chain = tuple(entry.cert_data for entry in message.certificate_list)
-        if not chain:
-            if io.config.require_client_certificate:
-                # RFC 8446 4.4.2.4.
-                raise CertificateError(
-                    "client sent no certificate, but one is required",
-                    alert=AlertDescription.certificate_required,
-                )
+        if public_key is None:
             return ExpectClientFinished(ctx=self.ctx)
-        public_key = public_key_from_der(chain[0])
-        io.negotiated.peer_certificates = chain
-        verifier = io.config.verifier
-        if verifier is not None:
-            verified = verifier.verify(chain, None, io.config.clock())
-            io.negotiated.verified_chain = verified.certificates
         return ExpectClientCertificateVerify(ctx=self.ctx, public_key=public_key)
 
 
@@ -491,6 +454,7 @@ class ExpectClientFinished:
             server_secret=ctx.server_app,
             exporter_master_secret=ctx.exporter,
             resumption_master_secret=resumption,
+            post_handshake_auth=auth13.ServerPostHandshakeAuth(handshake_transcript=ctx.transcript),
         )
 
 
@@ -503,14 +467,25 @@ class ServerTraffic:
     server_secret: bytes
     exporter_master_secret: bytes
     resumption_master_secret: bytes
+    post_handshake_auth: auth13.ServerPostHandshakeAuth | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
+        pha = self.post_handshake_auth
+        if pha is not None and pha.accepts(message):
+            pha.handle(message, raw, io, self.client_secret)
+            return self
         if isinstance(message, KeyUpdate):
             self.client_secret, self.server_secret = handle_key_update(
                 message, io, self.suite, self.client_secret, self.server_secret
             )
             return self
         raise unexpected(message, self)
+
+    def request_client_certificate(self, io: HandshakeIO) -> None:
+        """Post-handshake authentication (RFC 8446 4.6.2)."""
+        if self.post_handshake_auth is None:
+            raise UnexpectedMessage("post-handshake authentication is not available")
+        self.post_handshake_auth.request(io)
 
     def update_write_key(self, io: HandshakeIO, request_peer: bool) -> None:
         """Our own KeyUpdate (RFC 8446 4.6.3)."""

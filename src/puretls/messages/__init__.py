@@ -1,6 +1,7 @@
 """Wire codecs for TLS handshake messages, extensions and alerts (RFC 8446 4, 6)."""
 
 from puretls.messages.alert import Alert
+from puretls.messages.compressed_certificate import CompressedCertificate
 from puretls.messages.extensions import (
     ALPN,
     CertificateAuthorities,
@@ -65,6 +66,7 @@ __all__ = [
     "CertificateVerify",
     "ClientHello",
     "CompressCertificate",
+    "CompressedCertificate",
     "Cookie",
     "EarlyData",
     "EcPointFormats",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias
 from puretls._codec import Reader, Writer, illegal
 from puretls.enums import ExtensionType, HandshakeType, KeyUpdateRequest
 from puretls.errors import DecodeError, UnexpectedMessage
+from puretls.messages.compressed_certificate import CompressedCertificate
 from puretls.messages.extensions import (
     Extension,
     PreSharedKey,
@@ -488,6 +489,7 @@ HandshakeMessage: TypeAlias = (
     | HelloRetryRequest
     | EncryptedExtensions
     | Certificate
+    | CompressedCertificate
     | CertificateRequest
     | CertificateVerify
     | Finished
@@ -505,6 +507,7 @@ _DECODERS: dict[int, Callable[[bytes], HandshakeMessage]] = {
     _HT.end_of_early_data: EndOfEarlyData.decode_body,
     _HT.encrypted_extensions: EncryptedExtensions.decode_body,
     _HT.certificate: Certificate.decode_body,
+    _HT.compressed_certificate: CompressedCertificate.decode_body,
     _HT.certificate_request: CertificateRequest.decode_body,
     _HT.certificate_verify: CertificateVerify.decode_body,
     _HT.finished: Finished.decode_body,

@@ -35,6 +35,7 @@ from puretls.session import (
     TicketProtector,
 )
 from puretls.sslcompat import ciphers
+from puretls.sslcompat.certauth import CertificateSettings
 from puretls.sslcompat.constants import (
     OP_ALL,
     OP_CIPHER_SERVER_PREFERENCE,
@@ -155,7 +156,7 @@ def _version_number(version: ssl.TLSVersion, *, low: bool) -> int:
     return int(version)
 
 
-class SSLContext(ssl.SSLContext):
+class SSLContext(CertificateSettings, ssl.SSLContext):
     """``ssl.SSLContext`` look-alike whose connections run on puretls."""
 
     sslsocket_class: type[SSLSocket]
@@ -207,6 +208,7 @@ class SSLContext(ssl.SSLContext):
         self.max_early_data_size = 0
         # Client: when set, sessions are stored and reused per (host, port).
         self.session_cache: SessionCache | None = None
+        self._pt_init_certificate_settings()
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
 
@@ -338,10 +340,9 @@ class SSLContext(ssl.SSLContext):
         if chain[0].public_key() != key.public_key():
             raise _ssl_error("KEY_VALUES_MISMATCH", "key values mismatch", library="X509")
         der = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
-        # Like OpenSSL: one chain per key type, a later load replaces it.
-        self._pt_certificates = [
-            ck for ck in self._pt_certificates if type(ck.private_key) is not type(key)
-        ]
+        # Each call adds a chain (an ECDSA and an RSA one, or one per name);
+        # loading the same leaf again replaces its chain and key.
+        self._pt_certificates = [ck for ck in self._pt_certificates if ck.chain[0] != der[0]]
         self._pt_certificates.append(CertifiedKey(der, key))
 
     def load_verify_locations(
@@ -632,6 +633,7 @@ class SSLContext(ssl.SSLContext):
             max_early_data_size=self.max_early_data_size,
             session=session,
             early_data=early_data,
+            **self._pt_certificate_options(server_side),
         )
 
     def __reduce__(self) -> Any:

@@ -399,12 +399,33 @@ class SSLObject(ssl.SSLObject):
         return None
 
     def verify_client_post_handshake(self) -> None:
-        raise make_ssl_error(
-            ssl.SSLError,
-            ssl.SSL_ERROR_SSL,
-            "NOT_SUPPORTED",
-            "post-handshake authentication is not supported yet",
-        )
+        """Server: send a CertificateRequest now (RFC 8446 4.6.2).
+
+        The client's answer is read (and checked) with later reads, as in the
+        stdlib; ``getpeercert()`` then returns its certificate.
+        """
+        self._raise_stored()
+        conn = self._pt_conn
+        if not self._pt_server_side:
+            raise make_ssl_error(ssl.SSLError, ssl.SSL_ERROR_SSL, "NOT_SERVER", "not server")
+        if not conn.handshake_complete or conn.negotiated.version != "TLSv1.3":
+            raise make_ssl_error(
+                ssl.SSLError, ssl.SSL_ERROR_SSL, "WRONG_SSL_VERSION", "wrong ssl version"
+            )
+        if not conn.negotiated.post_handshake_auth:
+            raise make_ssl_error(
+                ssl.SSLError, ssl.SSL_ERROR_SSL, "EXTENSION_NOT_RECEIVED", "extension not received"
+            )
+        try:
+            conn.request_client_certificate()
+        except TLSError as exc:
+            self._fail(exc)
+        self._flush()
+
+    def ocsp_response(self) -> bytes | None:
+        """The DER OCSP response the server stapled (checked when verifying), or None."""
+        negotiated = self._negotiated()
+        return negotiated.ocsp_response if negotiated else None
 
     # -- puretls additions ---------------------------------------------------------
 

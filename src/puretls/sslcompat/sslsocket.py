@@ -429,6 +429,11 @@ class SSLSocket(ssl.SSLSocket):
 
     def verify_client_post_handshake(self) -> None:
         self._pt_sslobj().verify_client_post_handshake()
+        self._pt_flush()
+
+    def ocsp_response(self) -> bytes | None:
+        """The DER OCSP response the server stapled, or None."""
+        return self._pt_sslobj().ocsp_response()
 
     # -- what was negotiated -----------------------------------------------------
 
