@@ -14,6 +14,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
+	command -v gnutls-cli >/dev/null || (apt-get update -qq && apt-get install -y -qq gnutls-bin)
 	$(PY) -m pip install --quiet -e '.[dev,interop]'
 	@# gnutls-cli for the client-certificate interop test (skipped when absent).
 	-command -v gnutls-cli >/dev/null || (apt-get update -qq && apt-get install -y -qq gnutls-bin)

@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         results["socket_profile"] = sock_prof
         print(profile.socket_report(sock_prof))
 
+    if _SECTION_START[0]:
+        print(f"(section took {time.perf_counter() - _SECTION_START[0]:.0f} s)")
     results["loadavg_end"] = os.getloadavg()
     results["elapsed_seconds"] = time.perf_counter() - started
     print(
@@ -196,7 +198,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+_SECTION_START = [0.0]
+
+
 def _section(title: str) -> None:
+    now = time.perf_counter()
+    if _SECTION_START[0]:
+        print(f"(section took {now - _SECTION_START[0]:.0f} s)")
+    _SECTION_START[0] = now
     print(f"\n== {title}")
 
 

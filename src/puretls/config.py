@@ -33,6 +33,7 @@ from puretls.session import (
 
 if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
+    from puretls.handshake.session12 import SessionCache12, TLS12Session
     from puretls.messages import HandshakeMessage
     from puretls.verify import CertificateVerifier
 
@@ -40,6 +41,14 @@ DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
     CipherSuite.TLS_AES_256_GCM_SHA384,
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
     CipherSuite.TLS_AES_128_GCM_SHA256,
+    # TLS 1.2: forward-secret AEAD suites only.  The static RSA key exchange
+    # (TLS_RSA_WITH_*) is never a default: a user must name it.
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 )
 
 # Server preference and what a client lists in supported_groups.
@@ -153,6 +162,13 @@ class TLSConfig:
     message_hook: Callable[[HandshakeMessage], HandshakeMessage] | None = field(
         default=None, compare=False
     )
+    # TLS 1.2 (handshake/client12.py, server12.py).  RFC 7627: refuse peers
+    # without extended_master_secret unless this is turned off.
+    require_extended_master_secret: bool = True
+    # Server: the bounded session-ID cache (None: no session-ID resumption).
+    tls12_session_cache: SessionCache12 | None = field(default=None, compare=False)
+    # Client: a session from an earlier TLS 1.2 connection to resume.
+    tls12_session: TLS12Session | None = field(default=None, compare=False)
 
     # -- resumption, PSKs and 0-RTT (docs/resumption.md) ---------------------
     # Server: NewSessionTickets sent after the client's Finished (RFC 8446 4.6.1).

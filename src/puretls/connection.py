@@ -31,15 +31,25 @@ from puretls.errors import (
 from puretls.events import ApplicationData, CloseNotify, Event, KeyUpdated
 from puretls.handshake import client13, early_data, server13
 from puretls.handshake.base import Negotiated, State
+from puretls.handshake.common12 import VERSION_NAME as TLS12_NAME
+from puretls.handshake.common12 import Traffic12
 from puretls.handshake.key_update import KeyUpdatePolicy
-from puretls.messages import Alert, HandshakeMessage, KeyUpdate, decode_handshake
+from puretls.messages import (
+    Alert,
+    HandshakeMessage,
+    KeyUpdate,
+    decode_handshake,
+    decode_handshake12,
+)
+from puretls.record.deframer import MAX_TLS12_CIPHERTEXT_LENGTH
 from puretls.record.layer import RecordLayer
-from puretls.record.protection import NullProtection, TLS13Protection
+from puretls.record.protection import NullProtection, RecordProtection, TLS13Protection
 from puretls.record.reassembly import HandshakeReassembler
 from puretls.transcript import Transcript
 
 _CCS_BODY = b"\x01"
 _Traffic = client13.ClientTraffic | server13.ServerTraffic
+_AnyTraffic = _Traffic | Traffic12
 
 
 class Connection:
@@ -180,7 +190,7 @@ class Connection:
         """Move our write key on, and optionally ask the peer to do the same."""
         state = self._state
         if not self.handshake_complete or not isinstance(state, _Traffic):
-            raise UnexpectedMessage("KeyUpdate is only possible after the handshake")
+            raise UnexpectedMessage("KeyUpdate is only possible after a TLS 1.3 handshake")
         if self.closed or self._sent_close_notify:
             raise ConnectionClosed("cannot update keys: the connection is closed")
         self._key_updates.before_own_update()
@@ -191,7 +201,9 @@ class Connection:
     def _maybe_update_keys(self, length: int) -> None:
         """KeyUpdate policy: rekey before the AEAD limits (RFC 8446 5.5)."""
         suite = self.negotiated.cipher_suite
-        if suite is not None and self._key_updates.due(suite, length):
+        if not isinstance(self._state, _Traffic) or suite is None:
+            return  # TLS 1.2 has no KeyUpdate
+        if self._key_updates.due(suite, length):
             self.key_update(request_peer_update=False)
 
     def request_client_certificate(self) -> None:
@@ -213,8 +225,10 @@ class Connection:
         self._guard(lambda: state.request_client_certificate(self))
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
-        """RFC 8446 7.5 exporter (RFC 5705 interface)."""
+        """RFC 8446 7.5 exporter (RFC 5705 interface); RFC 5705 itself in TLS 1.2."""
         state = self._state
+        if self.handshake_complete and isinstance(state, Traffic12):
+            return state.export_keying_material(label, context, length)
         if not self.handshake_complete or not isinstance(state, _Traffic):
             raise UnexpectedMessage("keying material is only available after the handshake")
         assert self.negotiated.cipher_suite is not None
@@ -259,6 +273,18 @@ class Connection:
             raise UnexpectedMessage("handshake data under the old key follows a key change")
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
         self._records.set_read_protection(TLS13Protection(suite, key, iv))
+
+    def set_write_protection(self, protection: RecordProtection) -> None:
+        self._flush_flight()
+        self._records.set_write_protection(protection)
+
+    def set_read_protection(self, protection: RecordProtection) -> None:
+        if self._reassembler.buffered:
+            raise UnexpectedMessage("handshake data under the old key follows a key change")
+        self._records.set_read_protection(protection)
+
+    def send_warning_alert(self, description: AlertDescription) -> None:
+        self._send_alert(AlertLevel.warning, description)
 
     def skip_early_data(self, enabled: bool) -> None:
         if enabled:
@@ -353,7 +379,10 @@ class Connection:
             if item is None:
                 return
             msg_type, raw = item
-            message = decode_handshake(msg_type, raw[4:])
+            if self.negotiated.version == TLS12_NAME:
+                message = decode_handshake12(msg_type, raw[4:])
+            else:
+                message = decode_handshake(msg_type, raw[4:])
             assert self._state is not None
             was_complete = self.handshake_complete
             if not was_complete:
@@ -361,8 +390,11 @@ class Connection:
             if was_complete and isinstance(message, KeyUpdate):
                 self._key_updates.peer_update()
             self._state = self._state.handle(message, raw, self)
-            if not was_complete and isinstance(self._state, _Traffic):
+            if not was_complete and isinstance(self._state, _AnyTraffic):
                 self.handshake_complete = True
+            if self.negotiated.version == TLS12_NAME:
+                # RFC 5246 6.2.3: TLS 1.2 records may carry up to 2^14 + 2048.
+                self._records.max_record_length = MAX_TLS12_CIPHERTEXT_LENGTH
 
     def _on_application_data(self, data: bytes) -> None:
         if self._reassembler.has_partial:
@@ -389,16 +421,32 @@ class Connection:
         if alert.description == AlertDescription.user_canceled:
             # RFC 8446 6.1: user_canceled is followed by close_notify.
             return
+        if alert.level == AlertLevel.warning and self.negotiated.version == TLS12_NAME:
+            # RFC 5246 7.2: TLS 1.2 warnings (e.g. no_renegotiation) are not fatal.
+            return
         # RFC 8446 6: every other alert is fatal, whatever its level says.
         raise PeerAlert(alert.description)
 
     def _on_change_cipher_spec(self, data: bytes) -> None:
-        """RFC 8446 5: drop one dummy CCS during the handshake, nothing else."""
+        """RFC 8446 5: drop one dummy CCS during the handshake, nothing else.
+
+        In TLS 1.2 the record is the real switch to the new read keys
+        (RFC 5246 7.1): the state waiting for it installs them.
+        """
         if data != _CCS_BODY:
             raise UnexpectedMessage("change_cipher_spec with a value other than 0x01")
+        if self.negotiated.version == TLS12_NAME:
+            self._tls12_change_cipher_spec()
+            return
         if self.handshake_complete or self._ccs_received or not self._handshake_begun():
             raise UnexpectedMessage("unexpected change_cipher_spec record")
         self._ccs_received = True
+
+    def _tls12_change_cipher_spec(self) -> None:
+        handler = getattr(self._state, "handle_change_cipher_spec", None)
+        if handler is None or self._reassembler.has_partial:
+            raise UnexpectedMessage("unexpected change_cipher_spec record")
+        self._state = handler(self)
 
     def _handshake_begun(self) -> bool:
         """A dummy CCS may only follow the first ClientHello / ServerHello."""

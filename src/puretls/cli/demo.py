@@ -55,6 +55,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "send GET / and show the handshake steps and the response.",
     )
     parser.add_argument("--tls1.3", dest="tls13", action="store_true", help="allow TLS 1.3 only")
+    parser.add_argument(
+        "--tls1.2",
+        dest="tls12",
+        action="store_true",
+        help="show a TLS 1.2 handshake and compare it with TLS 1.3",
+    )
     parser.add_argument("--no-selfcheck", action="store_true", help="skip the RFC 8448 check")
     parser.set_defaults(run=run)
 
@@ -86,7 +92,8 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     thread.start()
     address = format_address(*server.address)
     say = _printer(out)
-    say("puretls demo: one TLS 1.3 connection on loopback, step by step")
+    version = "TLS 1.2" if getattr(args, "tls12", False) else "TLS 1.3"
+    say(f"puretls demo: one {version} connection on loopback, step by step")
     say("")
     say(f"server: listening on {address}, certificate for localhost from a throwaway CA")
     say(f"client: connects to {address}, trusts only that CA, expects the name 'localhost'")
@@ -96,6 +103,8 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
         client_context.set_alpn_protocols([_ALPN])
         if args.tls13:
             client_context.minimum_version = TLSVersion.TLSv1_3
+        if getattr(args, "tls12", False):
+            client_context.maximum_version = TLSVersion.TLSv1_2
         sock = connect(client_context, *server.address, "localhost", DEFAULT_TIMEOUT)
         with sock:
             request = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -104,6 +113,8 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
             say("")
             say(f"The handshake ({sock.version()}), as the client saw it:")
             _explain_handshake(sock, say)
+            if sock.version() == "TLSv1.2":
+                _compare_with_tls13(say)
     finally:
         server.stop()
         thread.join(timeout=5)
@@ -158,8 +169,19 @@ class _Explainer:
         self.hrr = bool(getattr(negotiated_state(sock), "hello_retry_request", False))
         self.subject, self.issuer = _names(peer_certificate(sock))
         self.client_hellos = 0
+        self.tls12 = sock.version() == "TLSv1.2"
 
     def __call__(self, name: str, direction: str) -> list[str]:
+        if self.tls12 and name == "ClientHello":
+            return [
+                "offers TLS 1.2 only: cipher suites, groups, signature schemes, SNI, ALPN,",
+                "extended_master_secret; no key share, the server has not chosen a group yet",
+            ]
+        if self.tls12 and name == "ServerHello":
+            return [
+                f"the server picks {self.suite}; no keys exist yet, so the whole",
+                "TLS 1.2 handshake up to Finished travels in clear",
+            ]
         if name == "ClientHello":
             self.client_hellos += 1
             if self.client_hellos > 1:
@@ -173,6 +195,10 @@ class _Explainer:
                 f"the server prefers {self.group}, for which the client sent no key share:",
                 "it asks the client to try again (RFC 8446 4.1.4)",
             ]
+        if self.tls12:
+            explained = _explain_tls12(name, direction)
+            if explained is not None:
+                return explained
         if name == "ServerHello":
             return [
                 f"the server picks {self.suite} and {self.group} and sends its key share;",
@@ -205,6 +231,51 @@ class _Explainer:
         if name == "NewSessionTicket":
             return ["a ticket the client may use to resume this session later"]
         return []
+
+
+_TLS12_STEPS = {
+    "Certificate12": ["the server's certificate chain, sent in clear in TLS 1.2"],
+    "CertificateStatus": ["a stapled OCSP response for the server's certificate"],
+    "ServerKeyExchange": [
+        "the server's ECDHE key share, signed with its certificate key together with",
+        "both randoms: only now does the client learn the group (RFC 8422 5.4)",
+    ],
+    "CertificateRequest12": ["the server asks for a client certificate"],
+    "ServerHelloDone": ["the end of the server's first flight: round trip one is over"],
+    "ClientKeyExchange": [
+        "the client's key share (or, for RSA key exchange, the pre-master secret",
+        "encrypted to the server's key); both sides derive the master secret",
+    ],
+    "NewSessionTicket12": ["a ticket the client may use to resume this session (RFC 5077)"],
+}
+
+
+def _explain_tls12(name: str, direction: str) -> list[str] | None:
+    if name in _TLS12_STEPS:
+        return _TLS12_STEPS[name]
+    if name == "Finished" and direction == "sent":
+        return [
+            "after a change_cipher_spec record: the client's PRF over the handshake,",
+            "the first message under the new keys",
+        ]
+    if name == "Finished":
+        return [
+            "after the server's change_cipher_spec: its PRF over the handshake; the end",
+            "of round trip two, and only now may the client send application data",
+        ]
+    return None
+
+
+def _compare_with_tls13(say: Callable[[str], None]) -> None:
+    say("")
+    say("TLS 1.2 next to TLS 1.3:")
+    say("  TLS 1.2: ClientHello -> ServerHello .. ServerHelloDone (round trip 1),")
+    say("           ClientKeyExchange, ChangeCipherSpec, Finished -> ChangeCipherSpec,")
+    say("           Finished (round trip 2): data flows after two round trips.")
+    say("  TLS 1.3: the key share rides in the ClientHello, so the server answers with")
+    say("           its whole flight at once: data flows after one round trip, and the")
+    say("           certificate is encrypted. The extra TLS 1.2 round trip is the key")
+    say("           exchange the client could only start after ServerKeyExchange.")
 
 
 def _names(der: bytes | None) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from puretls.errors import (
     ProtocolVersionError,
 )
 from puretls.events import HandshakeComplete, NewSessionTicketReceived
-from puretls.handshake import auth13, early_data, psk13
+from puretls.handshake import auth13, client12, early_data, psk13
 from puretls.handshake.base import HandshakeIO, State, check_offered, unexpected
 from puretls.handshake.common13 import (
     DOWNGRADE_SENTINELS,
@@ -85,22 +85,29 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
     # RFC 6066 3: literal IP addresses are not permitted in server_name.
     if name and not is_ip_address(name):
         exts.append(ServerName(host_name=name.rstrip(".")))
-    exts += [
-        SupportedVersions(versions=(TLS13,)),
-        SupportedGroups(groups=config.groups),
-        SignatureAlgorithms(schemes=config.signature_schemes),
-        KeyShare(
-            client_shares=tuple(
-                KeyShareEntry(group=g, key_exchange=kx.public_bytes())
-                for g, kx in offer.key_exchanges.items()
-            )
-        ),
-        # Without psk_key_exchange_modes a server must not send tickets
-        # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
-        PskKeyExchangeModes(
-            modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)
-        ),
-    ]
+    if config.max_version < TLS13:  # a TLS 1.2-only hello (client12)
+        exts += [
+            SupportedGroups(groups=config.groups),
+            SignatureAlgorithms(schemes=config.signature_schemes),
+        ]
+    else:
+        exts += [
+            SupportedVersions(versions=client12.offered_versions(config)),
+            SupportedGroups(groups=config.groups),
+            SignatureAlgorithms(schemes=config.signature_schemes),
+            KeyShare(
+                client_shares=tuple(
+                    KeyShareEntry(group=g, key_exchange=kx.public_bytes())
+                    for g, kx in offer.key_exchanges.items()
+                )
+            ),
+            # Without psk_key_exchange_modes a server must not send tickets
+            # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
+            PskKeyExchangeModes(
+                modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)
+            ),
+        ]
+    exts += client12.hello_extensions(config)
     exts += auth13.client_hello_extensions(config)
     if config.alpn_protocols:
         exts.append(ALPN(protocols=config.alpn_protocols))
@@ -134,22 +141,30 @@ def _send_client_hello(
 
 
 def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
-    suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
+    suites: tuple[int, ...] = ()
+    if config.max_version >= TLS13:
+        suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
+    suites += client12.offered_suites(config)
     if not suites:
-        raise HandshakeFailure("no TLS 1.3 cipher suite is enabled")
+        raise HandshakeFailure("no cipher suite is enabled for the allowed TLS versions")
     return suites
 
 
 def start(io: HandshakeIO) -> State:
     """Send the first ClientHello; the handshake then waits for ServerHello."""
     config = io.config
-    if config.max_version < TLS13:
-        raise ProtocolVersionError("TLS 1.3 is disabled and TLS 1.2 is not available yet")
+    if config.max_version < TLS13 and not client12.offers_tls12(config):
+        raise ProtocolVersionError("no TLS version between minimum_version and maximum_version")
     groups = config.key_share_groups or config.groups[:1]
+    if config.max_version < TLS13:
+        groups = ()
+    session_id = client12.resumption_session_id(config)
+    if session_id is None:
+        # RFC 8446 D.4: a non-empty session id turns on middlebox mode.
+        session_id = config.rng(32) if config.middlebox_compat else b""
     offer = _Offer(
         random=config.rng(32),
-        # RFC 8446 D.4: a non-empty session id turns on middlebox mode.
-        session_id=config.rng(32) if config.middlebox_compat else b"",
+        session_id=session_id,
         cipher_suites=_tls13_suites(config),
         key_exchanges={g: generate_key_exchange(g, config.rng) for g in groups},
         extensions=(),
@@ -176,7 +191,21 @@ class ExpectServerHello:
             return self._process_hello_retry_request(message, raw, io)
         if not isinstance(message, ServerHello):
             raise unexpected(message, self)
+        if client12.is_tls12_server_hello(message):  # the server chose TLS 1.2
+            early_data.client_retry(io)  # no 0-RTT in TLS 1.2: back to plaintext
+            return client12.handle_server_hello(message, raw, io, self._offer12())
         return self._process_server_hello(message, raw, io)
+
+    def _offer12(self) -> client12.Offer12:
+        offer = self.offer
+        return client12.Offer12(
+            client_random=offer.random,
+            session_id=offer.session_id,
+            cipher_suites=offer.cipher_suites,
+            offered_types=offer.offered_types,
+            transcript=self.transcript,
+            retried=self.retried,
+        )
 
     def _check_common(self, hello: ServerHello | HelloRetryRequest) -> CipherSuiteInfo:
         """Checks shared by ServerHello and HelloRetryRequest (RFC 8446 4.1.3)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
-from puretls.enums import PskKeyExchangeMode
+from puretls.enums import ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import DecodeError, IllegalParameter, MissingExtension
 from puretls.handshake.base import HandshakeIO
 from puretls.messages import (
@@ -103,6 +103,8 @@ def _external_candidates(config: TLSConfig) -> list[PskCandidate]:
 
 def client_offer(config: TLSConfig, offered_suites: tuple[int, ...]) -> ClientPskOffer | None:
     """The PSKs to offer: the configured session first (if usable), then external PSKs."""
+    if config.max_version < ProtocolVersion.TLSv1_3:
+        return None  # a TLS 1.2-only ClientHello carries no TLS 1.3 PSKs
     now = config.time()
     candidates: list[PskCandidate] = []
     session = config.session

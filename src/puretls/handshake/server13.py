@@ -31,7 +31,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
-from puretls.handshake import auth13, early_data, psk13
+from puretls.handshake import auth13, early_data, psk13, server12
 from puretls.handshake.base import HandshakeIO, State, unexpected
 from puretls.handshake.common13 import handle_key_update
 from puretls.messages import (
@@ -93,9 +93,7 @@ def _check_versions(hello: ClientHello) -> None:
     """RFC 8446 4.2.1: TLS 1.3 is negotiated only through supported_versions."""
     versions = find_extension(hello.extensions, SupportedVersions)
     if versions is None or TLS13 not in versions.versions:
-        raise ProtocolVersionError(
-            "client does not offer TLS 1.3 (TLS 1.2 and below are not available yet)"
-        )
+        raise ProtocolVersionError("client does not offer TLS 1.3")
     if hello.legacy_compression_methods != b"\x00":
         # RFC 8446 4.1.2: exactly one byte, null compression.
         raise IllegalParameter("TLS 1.3 ClientHello must offer only null compression")
@@ -172,6 +170,8 @@ class ExpectClientHello:
         if not isinstance(message, ClientHello):
             raise unexpected(message, self)
         hello = message
+        if self.retry is None and server12.wants_tls12(io.config, hello):
+            return server12.handle_client_hello(hello, raw, io)
         _check_versions(hello)
         if self.retry is None:
             sni_acknowledged = _apply_sni(io, hello)

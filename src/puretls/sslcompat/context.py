@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedKey, TLSConfig
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
+from puretls.handshake.session12 import SessionCache12
 from puretls.session import (
     ClientSession,
     InMemoryReplayCache,
@@ -188,6 +189,8 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self._pt_trust = TrustStore()
         self._pt_certificates: list[CertifiedKey] = []
         self._pt_alpn: tuple[bytes, ...] = ()
+        # TLS 1.2 session-ID resumption, shared by this context's servers.
+        self._pt_session_cache = SessionCache12()
         self._pt_tls13_suites: tuple[int, ...] = tuple(DEFAULT_TLS13_SUITES)
         self._pt_tls12_suites: tuple[int, ...] = _DEFAULT_TLS12_SUITES
         self._pt_groups: tuple[int, ...] = DEFAULT_GROUPS
@@ -634,6 +637,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             session=session,
             early_data=early_data,
             **self._pt_certificate_options(server_side),
+            tls12_session_cache=self._pt_session_cache if server_side else None,
         )
 
     def __reduce__(self) -> Any:
