@@ -111,20 +111,17 @@ def send_close_notify(sock: ssl.SSLSocket) -> None:
     TLS 1.3 allows a half-close: after our close_notify we may keep reading
     what the peer still sends.  ``SSLSocket.unwrap()`` cannot express that
     (it returns the plain socket once the peer's close_notify is in, and
-    anything the peer sent before it is gone with the TLS layer), so on a
-    puretls socket the close goes through its SSLObject, which stays in
-    place.  Any other ssl-compatible socket gets a non-blocking ``unwrap()``,
-    which sends close_notify and then reports that the peer's is pending.
+    anything the peer sent before it is gone with the TLS layer), so a
+    puretls socket uses its ``half_close()``.  Any other ssl-compatible
+    socket gets a non-blocking ``unwrap()``, which sends close_notify and
+    then reports that the peer's is pending.
     """
-    sslobj = getattr(sock, "_pt_obj", None)
-    flush = getattr(sock, "_pt_flush", None)
+    half_close = getattr(sock, "half_close", None)
     timeout = sock.gettimeout()
     try:
-        if sslobj is not None and callable(flush):
-            with contextlib.suppress(ssl.SSLWantReadError):
-                sslobj.unwrap()
+        if callable(half_close):
             sock.settimeout(DEFAULT_TIMEOUT)
-            flush()
+            half_close()
         else:
             sock.setblocking(False)
             with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLWantWriteError):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from puretls.sslcompat.errors import want_read, want_write
 
 if TYPE_CHECKING:
+    from puretls.connection import Connection
     from puretls.sslcompat.context import SSLContext
     from puretls.sslcompat.sslobject import SSLObject
 
@@ -198,6 +199,23 @@ class SSLSocket(ssl.SSLSocket):
     @property
     def session_reused(self) -> bool | None:
         return self._pt_obj.session_reused if self._pt_obj is not None else None
+
+    @property
+    def connection(self) -> Connection | None:
+        """puretls addition: the sans-I/O connection underneath, once wrapped."""
+        return self._pt_obj.connection if self._pt_obj is not None else None
+
+    def half_close(self) -> None:
+        """puretls addition: send close_notify and keep reading (RFC 8446 6.1).
+
+        ``unwrap()`` waits for the peer's close_notify and hands back the
+        plain socket; after ``half_close()`` the peer's remaining data can
+        still be read with ``recv`` until it closes in turn.
+        """
+        sslobj = self._pt_sslobj()
+        with contextlib.suppress(ssl.SSLWantReadError):
+            sslobj.unwrap()
+        self._pt_flush()
 
     # -- raw transport ---------------------------------------------------------
 
