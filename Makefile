@@ -13,11 +13,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Debian packages for the interop tests: the openssl and gnutls-cli/-serv
+# peers (tests that need one skip cleanly when it cannot be installed).
+APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo -n apt-get)
+
 $(STAMP): $(PY) pyproject.toml
-	command -v gnutls-cli >/dev/null || (apt-get update -qq && apt-get install -y -qq gnutls-bin)
+	-@command -v gnutls-cli >/dev/null && command -v openssl >/dev/null || \
+		($(APT) update -qq && $(APT) install -y -qq gnutls-bin openssl)
 	$(PY) -m pip install --quiet -e '.[dev,interop]'
-	@# gnutls-cli for the client-certificate interop test (skipped when absent).
-	-command -v gnutls-cli >/dev/null || (apt-get update -qq && apt-get install -y -qq gnutls-bin)
 	touch $(STAMP)
 
 venv: $(STAMP)
