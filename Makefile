@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-dev
 
-.PHONY: all venv demo test unit lint bench clean
+.PHONY: all venv demo test unit lint bench clean browser
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 all: test
@@ -37,7 +37,11 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest
 
-test: lint unit
+# The HTML trace test opens its page in headless Chromium (Debian's package).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: lint browser unit
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,interop,bench]'

@@ -87,7 +87,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "bulk_repeats": 1 if quick else 2,
         "bulk_seconds": 0.1 if quick else 0.3,
         "connections": [20] if quick else [1000, 10000],
-        "memory_seconds": 20 if quick else 90,
+        "memory_seconds": 20 if quick else 45,
         "profile_handshakes": 10 if quick else 200,
         "floor_budget": 0.005 if quick else 0.05,
     }
@@ -127,13 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         cases = handshake.full_cases() if args.full else list(handshake.DEFAULT_CASES)
 
     floors: dict[str, Any] = {}
+    if "floor" in sections:
+        _section("Primitive floor per handshake (pyca/cryptography + hashlib/hmac, in-process)")
     if "floor" in sections or "handshake" in sections:
         floor_list = [floor.measure(material, c, conf["floor_budget"]) for c in cases]
         floors = {f["case"]: f for f in floor_list}
         counts = floor.count_key_schedule(material)
         results["floor"] = {"floors": floor_list, "puretls_calls": counts}
         if "floor" in sections:
-            _section("Primitive floor per handshake (pyca/cryptography + hashlib/hmac, in-process)")
             print(floor.report(floor_list, counts))
 
     if "handshake" in sections:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
     from puretls.handshake.session12 import SessionCache12, TLS12Session
     from puretls.messages import HandshakeMessage
+    from puretls.trace import Tracer
     from puretls.verify import CertificateVerifier
 
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
@@ -162,6 +163,9 @@ class TLSConfig:
     message_hook: Callable[[HandshakeMessage], HandshakeMessage] | None = field(
         default=None, compare=False
     )
+    # Sees every record, message, key schedule step, key change, alert and
+    # state change (puretls.trace); None, the default, costs nothing.
+    tracer: Tracer | None = field(default=None, compare=False)
     # TLS 1.2 (handshake/client12.py, server12.py).  RFC 7627: refuse peers
     # without extended_master_secret unless this is turned off.
     require_extended_master_secret: bool = True

@@ -45,6 +45,7 @@ from puretls.record.deframer import MAX_TLS12_CIPHERTEXT_LENGTH
 from puretls.record.layer import RecordLayer
 from puretls.record.protection import NullProtection, RecordProtection, TLS13Protection
 from puretls.record.reassembly import HandshakeReassembler
+from puretls.trace import ConnectionTracer
 from puretls.transcript import Transcript
 
 _CCS_BODY = b"\x01"
@@ -73,6 +74,11 @@ class Connection:
         self.handshake_complete = False
         self._early_data_sent = bytearray()
         self._key_updates = KeyUpdatePolicy(config)
+        # puretls.trace: None unless the config asks for a trace.
+        self._trace: ConnectionTracer | None = None
+        if config.tracer is not None:
+            self._trace = ConnectionTracer(config.tracer, is_server=config.is_server)
+            self._records.observer = self._trace.record
         if config.is_server:
             self._state = server13.ExpectClientHello(transcript=Transcript())
             self._started = True
@@ -194,7 +200,10 @@ class Connection:
         if self.closed or self._sent_close_notify:
             raise ConnectionClosed("cannot update keys: the connection is closed")
         self._key_updates.before_own_update()
-        state.update_write_key(self, request_peer_update)
+        if self._trace is not None:
+            self._traced(lambda: state.update_write_key(self, request_peer_update))
+        else:
+            state.update_write_key(self, request_peer_update)
         self._flush_flight()
         self._events.append(KeyUpdated(by_peer=False))
 
@@ -247,6 +256,8 @@ class Connection:
         if hook is not None:
             message = hook(message)
         encoded = message.encode()
+        if self._trace is not None:
+            self._trace.message("sent", message, encoded)
         self._flight += encoded
         if not self.handshake_complete:
             self.negotiated.log_message(type(message).__name__, "sent")
@@ -259,6 +270,8 @@ class Connection:
     def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         self._flush_flight()
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
+        if self._trace is not None:
+            self._trace.key_change("write", suite.name, secret, key, iv)
         self._records.set_write_protection(TLS13Protection(suite, key, iv))
         self._key_updates.new_write_key()
 
@@ -272,15 +285,21 @@ class Connection:
         if self._reassembler.buffered:
             raise UnexpectedMessage("handshake data under the old key follows a key change")
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
+        if self._trace is not None:
+            self._trace.key_change("read", suite.name, secret, key, iv)
         self._records.set_read_protection(TLS13Protection(suite, key, iv))
 
     def set_write_protection(self, protection: RecordProtection) -> None:
         self._flush_flight()
+        if self._trace is not None:
+            self._trace.protection_change("write", protection)
         self._records.set_write_protection(protection)
 
     def set_read_protection(self, protection: RecordProtection) -> None:
         if self._reassembler.buffered:
             raise UnexpectedMessage("handshake data under the old key follows a key change")
+        if self._trace is not None:
+            self._trace.protection_change("read", protection)
         self._records.set_read_protection(protection)
 
     def send_warning_alert(self, description: AlertDescription) -> None:
@@ -296,6 +315,8 @@ class Connection:
         self._events.append(event)
 
     def keylog(self, label: str, secret: bytes) -> None:
+        if self._trace is not None:
+            self._trace.logged_secret(label, secret)
         sink = self.config.keylog
         if sink is not None:
             sink(f"{label} {self.negotiated.client_random.hex()} {secret.hex()}")
@@ -303,12 +324,17 @@ class Connection:
     # -- internals ----------------------------------------------------------
 
     def _set_state(self, state: State) -> None:
+        if self._trace is not None:
+            self._trace.state(self._state, state)
         self._state = state
 
     def _guard(self, work: object) -> None:
         """Run ``work``; on a TLS failure send one fatal alert and close."""
         try:
-            work()  # type: ignore[operator]
+            if self._trace is None:
+                work()  # type: ignore[operator]
+            else:
+                self._traced(work)
         except PeerAlert as exc:
             self._fail(exc, send_alert=False)
             raise
@@ -321,6 +347,12 @@ class Connection:
             raise error from exc
         finally:
             self._flush_flight()
+
+    def _traced(self, work: object) -> None:
+        """Run ``work`` with the key schedule reporting to the tracer."""
+        assert self._trace is not None
+        with ks.observed(self._trace.key_step):
+            work()  # type: ignore[operator]
 
     def _fail(self, exc: TLSError, *, send_alert: bool) -> None:
         if self.closed and self.error is not None:
@@ -335,6 +367,8 @@ class Connection:
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
         self._flush_flight()
+        if self._trace is not None:
+            self._trace.alert("sent", level, description)
         body = Alert(level=level, description=description).encode()
         self._outgoing += self._records.write(ContentType.alert, body)
 
@@ -389,7 +423,11 @@ class Connection:
                 self.negotiated.log_message(type(message).__name__, "received")
             if was_complete and isinstance(message, KeyUpdate):
                 self._key_updates.peer_update()
-            self._state = self._state.handle(message, raw, self)
+            if self._trace is not None:
+                self._trace.message("received", message, raw)
+                self._set_state(self._state.handle(message, raw, self))
+            else:
+                self._state = self._state.handle(message, raw, self)
             if not was_complete and isinstance(self._state, _AnyTraffic):
                 self.handshake_complete = True
             if self.negotiated.version == TLS12_NAME:
@@ -412,6 +450,8 @@ class Connection:
         if self._reassembler.has_partial:
             raise UnexpectedMessage("alert inside a fragmented handshake message")
         alert = Alert.decode(data)
+        if self._trace is not None:
+            self._trace.alert("received", alert.level, alert.description)
         if alert.description == AlertDescription.close_notify:
             self.peer_closed = True
             if self._sent_close_notify:

@@ -29,6 +29,7 @@ from puretls.cli.common import (
 )
 from puretls.cli.failures import describe_error
 from puretls.cli.report import certificate_rows, connection_rows, format_rows, peer_certificate
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.ocsp import describe_ocsp_response
 from puretls.sslcompat.constants import CERT_NONE, PROTOCOL_TLS_CLIENT
 
@@ -62,6 +63,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_tls_options(parser)
     resumption.add_client_options(parser)
+    add_trace_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -84,7 +86,10 @@ def build_context(args: argparse.Namespace) -> ssl.SSLContext:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_client(args, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+    try:
+        return run_client(args, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+    finally:
+        finish_trace(args, sys.stderr)
 
 
 def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err: TextIO) -> int:
@@ -92,6 +97,7 @@ def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err:
     try:
         host, port = parse_host_port(args.target, 443)
         context = build_context(args)
+        start_trace(context, args, err, f"puretls client -> {args.target}")
     except (ValueError, OSError) as exc:
         print(f"puretls: {describe_error(exc)}", file=err)
         return 2

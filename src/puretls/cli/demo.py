@@ -10,6 +10,7 @@ section 2, and the RFC 8448 key schedule self-check ends the show.
 from __future__ import annotations
 
 import argparse
+import io
 import ssl
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from puretls.cli.report import (
     signature_scheme_name,
 )
 from puretls.cli.server import Server, build_context, make_throwaway_certificate
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.sslcompat.constants import PROTOCOL_TLS_CLIENT, TLSVersion
 
 _ALPN = "http/1.1"
@@ -62,11 +64,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show a TLS 1.2 handshake and compare it with TLS 1.3",
     )
     parser.add_argument("--no-selfcheck", action="store_true", help="skip the RFC 8448 check")
+    add_trace_options(parser, text=False)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_demo(args, sys.stdout)
+    try:
+        return run_demo(args, sys.stdout)
+    finally:
+        finish_trace(args, sys.stdout)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -101,6 +107,13 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
         client_context: ssl.SSLContext = tls.SSLContext(PROTOCOL_TLS_CLIENT)
         client_context.load_verify_locations(cafile=str(ca_path))
         client_context.set_alpn_protocols([_ALPN])
+        # The demo traces its own loopback connection, secrets and all.
+        args.trace, args.reveal_secrets = True, True
+        if getattr(args, "trace_html", None) is None:
+            args.trace_html = str(Path(tempfile.gettempdir()) / "puretls-demo-trace.html")
+        # Kept until the steps are explained, then printed in full.
+        trace_text = io.StringIO()
+        start_trace(client_context, args, trace_text, f"puretls demo -> {address}")
         if args.tls13:
             client_context.minimum_version = TLSVersion.TLSv1_3
         if getattr(args, "tls12", False):
@@ -123,6 +136,9 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     _show_exchange(request, reply, say)
     for line in server_log:
         say(f"server log: {line}")
+    say("")
+    say("The whole connection, record by record and secret by secret, as the client saw it:")
+    out.write(trace_text.getvalue())
     return 0 if reply.startswith(b"HTTP/1.1 200 ") else 1
 
 

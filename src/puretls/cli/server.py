@@ -37,6 +37,7 @@ from puretls.cli.report import (
     handshake_messages,
     negotiated_state,
 )
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.sslcompat.constants import PROTOCOL_TLS_SERVER
 
 _CHUNK = 16384
@@ -75,6 +76,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="accept 0-RTT early data (up to 16 KiB; replayable) and show it as early",
     )
+    add_trace_options(parser)
     parser.set_defaults(run=run, mode="http")
 
 
@@ -303,6 +305,7 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
         apply_tls_options(context, args)
         if getattr(args, "early_data", False):
             context.max_early_data_size = EARLY_DATA_LIMIT  # type: ignore[attr-defined]
+        start_trace(context, args, sys.stdout, "puretls server")
         server = Server(context, host=args.host, port=args.port, mode=args.mode, quiet=args.quiet)
     except (OSError, ValueError) as exc:
         print(f"puretls: {describe_error(exc)}", file=sys.stderr)
@@ -320,6 +323,7 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        finish_trace(args, sys.stdout)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -37,6 +37,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete, NewSessionTicketReceived
+from puretls.handshake import auth13
 from puretls.handshake.base import HandshakeIO, State, check_offered, unexpected
 from puretls.handshake.common12 import (
     TLS12,
@@ -282,6 +283,7 @@ class ExpectCertificate:
         ctx.transcript.update(raw)
         if ctx.status_expected:
             return ExpectCertificateStatus(ctx=ctx)
+        _check_staple(io, None)
         return _after_certificate(ctx)
 
 
@@ -300,8 +302,18 @@ class ExpectCertificateStatus:
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         if isinstance(message, CertificateStatus):
             self.ctx.transcript.update(raw)
+            _check_staple(io, message.ocsp_response)
             return _after_certificate(self.ctx)
+        _check_staple(io, None)
         return _after_certificate(self.ctx).handle(message, raw, io)
+
+
+def _check_staple(io: HandshakeIO, staple: bytes | None) -> None:
+    """The OCSP staple (or its absence) against the verified chain (RFC 6066 8)."""
+    io.negotiated.ocsp_response = staple
+    path = io.negotiated.verified_chain
+    if path is not None:
+        auth13.check_staple(io.config, staple, path, io.config.clock())
 
 
 @dataclass(slots=True, kw_only=True)

@@ -36,6 +36,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
+from puretls.handshake import auth13
 from puretls.handshake.base import HandshakeIO, State, unexpected
 from puretls.handshake.common12 import (
     TLS12,
@@ -52,6 +53,7 @@ from puretls.messages import (
     ALPN,
     Certificate12,
     CertificateRequest12,
+    CertificateStatus,
     CertificateVerify,
     ClientHello,
     ClientKeyExchange,
@@ -66,6 +68,7 @@ from puretls.messages import (
     ServerKeyExchange,
     ServerName,
     SignatureAlgorithms,
+    StatusRequest,
     SupportedGroups,
     SupportedVersions,
     find_extension,
@@ -271,6 +274,12 @@ def _send_server_flight(
     transcript = ctx.transcript
     transcript.set_hash(choice.suite.hash_name)
     transcript.update(raw)
+    # RFC 6066 8: an empty status_request in ServerHello promises a
+    # CertificateStatus right after the Certificate.
+    staple = auth13.server_staple(config, hello, choice.certified)
+    negotiated.ocsp_response = staple
+    if staple is not None:
+        extensions = (*extensions, StatusRequest())
     server_hello = ServerHello(
         random=ctx.server_random,
         legacy_session_id_echo=ctx.session_id,
@@ -279,6 +288,8 @@ def _send_server_flight(
     )
     transcript.update(io.send_handshake(server_hello))
     transcript.update(io.send_handshake(Certificate12(certificate_list=choice.certified.chain)))
+    if staple is not None:
+        transcript.update(io.send_handshake(CertificateStatus(ocsp_response=staple)))
     if choice.group is not None:
         assert choice.scheme is not None
         kx = generate_key_exchange(choice.group, config.rng)

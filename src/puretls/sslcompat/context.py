@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
     from puretls.sslcompat.sslobject import SSLObject
     from puretls.sslcompat.sslsocket import SSLSocket
+    from puretls.trace import Tracer
 
 _DEFAULT_OPTIONS = (
     OP_ALL
@@ -211,6 +212,9 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self.max_early_data_size = 0
         # Client: when set, sessions are stored and reused per (host, port).
         self.session_cache: SessionCache | None = None
+        # puretls extension: a callable(server_side) -> puretls.trace.Tracer
+        # called once per connection; None (the default) traces nothing.
+        self.puretls_tracer_factory: Callable[[bool], Tracer] | None = None
         self._pt_init_certificate_settings()
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
@@ -636,6 +640,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             max_early_data_size=self.max_early_data_size,
             session=session,
             early_data=early_data,
+            tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
             tls12_session_cache=self._pt_session_cache if server_side else None,
         )
