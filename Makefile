@@ -38,8 +38,9 @@ unit: $(STAMP)
 	$(VENV)/bin/pytest
 
 # The HTML trace test opens its page in headless Chromium (Debian's package).
+# (the test skips if it cannot be installed).
 browser:
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	-@command -v chromium >/dev/null || ($(APT) update -qq && $(APT) install -y -qq chromium)
 
 test: lint browser unit
 
