@@ -374,3 +374,65 @@ def socket_report(result: dict[str, Any], top: int = 20) -> str:
         ]
         out.append(table([f"{side} top functions (sockets)", "calls/hs", "own us", "cum us"], rows))
     return "\n\n".join(out)
+
+
+# -- the record path: bulk data through two Connection objects -------------------
+
+
+def record_profile(material: Material, megabytes: int, write_size: int = 16384) -> dict[str, Any]:
+    """Per-record cost of sealing (sender) and opening (receiver), in memory.
+
+    ``megabytes`` MB of application data in ``write_size`` writes from the
+    client Connection to the server Connection; each side timed apart and
+    then profiled apart, like the handshake profile.
+    """
+    from bench.memory import in_memory_pair
+
+    configs = _configs(material)
+    client, server = in_memory_pair(*configs)
+    block = b"\xa5" * write_size
+    writes = max(1, megabytes * 1_000_000 // write_size)
+
+    def send(run_client: Any, run_server: Any, count: int) -> None:
+        for _ in range(count):
+            run_client(client.send_data, block)
+            run_server(server.receive_data, run_client(client.data_to_send))
+            while run_server(server.next_event) is not None:
+                pass
+
+    send(_timed([0.0]), _timed([0.0]), 50)  # warm up
+    sender, receiver = [0.0], [0.0]
+    send(_timed(sender), _timed(receiver), writes)
+    profilers = {"sender": cProfile.Profile(), "receiver": cProfile.Profile()}
+    send(_under(profilers["sender"]), _under(profilers["receiver"]), writes)
+    result: dict[str, Any] = {"writes": writes, "write_size": write_size}
+    for side, seconds in (("sender", sender[0]), ("receiver", receiver[0])):
+        summary = _side_summary(profilers[side], writes, 12)
+        summary["unprofiled_us"] = seconds / writes * 1e6
+        summary["mb_per_s"] = writes * write_size / seconds / 1e6
+        result[side] = summary
+    return result
+
+
+def record_report(result: dict[str, Any], top: int = 12) -> str:
+    out = []
+    for side in ("sender", "receiver"):
+        data = result[side]
+        out.append(
+            f"{side}: {data['unprofiled_us']:.1f} us per {result['write_size']}-byte write "
+            f"unprofiled ({data['mb_per_s']:.0f} MB/s of one core), "
+            f"{data['profiled_us']:.1f} us under cProfile"
+        )
+        rows = [[k, f"{v:.1f}"] for k, v in data["components_us"].items()]
+        out.append(table([f"{side} component (own time)", "us/write"], rows))
+        rows = [
+            [
+                t["function"][:78],
+                str(t["calls"]),
+                f"{t['tottime_us']:.1f}",
+                f"{t['cumtime_us']:.1f}",
+            ]
+            for t in data["top"][:top]
+        ]
+        out.append(table([f"{side} top functions", "calls/write", "own us", "cum us"], rows))
+    return "\n\n".join(out)
