@@ -46,6 +46,9 @@ def test_text_trace_shows_one_block_per_message_with_arrows() -> None:
         ("client <- server", "CertificateVerify"),
         ("client <- server", "Finished"),
         ("client -> server", "Finished"),
+        # Two session tickets by default (RFC 8446 4.6.1).
+        ("client <- server", "NewSessionTicket"),
+        ("client <- server", "NewSessionTicket"),
     ]
     assert re.search(r"^\s+server_name\s+localhost$", text, re.M)
     assert re.search(r"^\s+application_layer_protocol_negotiation\s+h2$", text, re.M)
@@ -73,6 +76,9 @@ def test_revealed_text_trace_lists_the_key_schedule_in_order() -> None:
         "server_application_traffic_secret_0",
         "exporter_master_secret",
         "resumption_master_secret",
+        # The PSK of each NewSessionTicket (RFC 8446 4.6.1).
+        "resumption_psk",
+        "resumption_psk",
     ]
 
 

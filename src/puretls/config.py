@@ -15,7 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from puretls.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from puretls.enums import (
+    CipherSuite,
+    NamedGroup,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    SignatureScheme,
+)
+from puretls.session import (
+    ClientSession,
+    ExternalPsk,
+    InMemoryReplayCache,
+    ReplayCache,
+    TicketKeys,
+    TicketProtector,
+)
 
 if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
@@ -159,3 +173,35 @@ class TLSConfig:
     tls12_session_cache: SessionCache12 | None = field(default=None, compare=False)
     # Client: a session from an earlier TLS 1.2 connection to resume.
     tls12_session: TLS12Session | None = field(default=None, compare=False)
+
+    # -- resumption, PSKs and 0-RTT (docs/resumption.md) ---------------------
+    # Server: NewSessionTickets sent after the client's Finished (RFC 8446 4.6.1).
+    session_tickets: int = 2
+    ticket_lifetime: int = 7200
+    # Server: seals tickets.  By default each config has its own key ring,
+    # generated from ``rng`` on first use; share a TicketKeys (or one loaded
+    # from a key file) between configs and processes to resume across them.
+    ticket_keys: TicketProtector = field(default_factory=TicketKeys, compare=False)
+    # Server: accept psk_ke (no (EC)DHE, hence no forward secrecy) when asked.
+    allow_psk_ke: bool = False
+    # Client: the session to offer (from a NewSessionTicket or a cache).
+    session: ClientSession | None = None
+    # Client: the PSK modes offered; psk_dhe_ke keeps forward secrecy.
+    psk_key_exchange_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Both: keys agreed out of band (RFC 8446 2.2, RFC 9258 importer).
+    external_psks: tuple[ExternalPsk, ...] = ()
+    # Client: send 0-RTT data when the session allows it.
+    early_data: bool = False
+    # Server: accept up to this many bytes of 0-RTT data (0: refuse 0-RTT).
+    max_early_data_size: int = 0
+    # Server: strike register of tickets used for 0-RTT (RFC 8446 8.1).
+    replay_cache: ReplayCache = field(default_factory=InMemoryReplayCache, compare=False)
+    # Server: RFC 8446 8.3 freshness window for 0-RTT, in seconds.
+    max_ticket_age_skew: float = 10.0
+    # -- KeyUpdate policy (RFC 8446 5.5, RFC 9846 4.7.3) ---------------------
+    # Update our write key after this many records / bytes under one key;
+    # None: just below the AEAD's confidentiality limit.
+    key_update_records: int | None = None
+    key_update_bytes: int | None = None
+    # Peer KeyUpdates accepted in a row with no application data between.
+    max_peer_key_updates: int = 32

@@ -29,11 +29,18 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import ApplicationData, CloseNotify, Event, KeyUpdated
-from puretls.handshake import client13, server13
+from puretls.handshake import client13, early_data, server13
 from puretls.handshake.base import Negotiated, State
 from puretls.handshake.common12 import VERSION_NAME as TLS12_NAME
 from puretls.handshake.common12 import Traffic12
-from puretls.messages import Alert, HandshakeMessage, decode_handshake, decode_handshake12
+from puretls.handshake.key_update import KeyUpdatePolicy
+from puretls.messages import (
+    Alert,
+    HandshakeMessage,
+    KeyUpdate,
+    decode_handshake,
+    decode_handshake12,
+)
 from puretls.record.deframer import MAX_TLS12_CIPHERTEXT_LENGTH
 from puretls.record.layer import RecordLayer
 from puretls.record.protection import NullProtection, RecordProtection, TLS13Protection
@@ -65,6 +72,8 @@ class Connection:
         self._started = False
         self._ccs_received = False
         self.handshake_complete = False
+        self._early_data_sent = bytearray()
+        self._key_updates = KeyUpdatePolicy(config)
         # puretls.trace: None unless the config asks for a trace.
         self._trace: ConnectionTracer | None = None
         if config.tracer is not None:
@@ -90,7 +99,8 @@ class Connection:
         self._records.set_write_protection(NullProtection(legacy_version=ProtocolVersion.TLSv1))
         self._guard(lambda: self._set_state(client13.start(self)))
         self._flush_flight()
-        self._records.set_write_protection(NullProtection())
+        if not self._records.write_protection.protected:  # else: 0-RTT keys
+            self._records.set_write_protection(NullProtection())
 
     def receive_data(self, data: bytes) -> None:
         """Process bytes from the peer; ``b""`` means the transport hit EOF."""
@@ -119,8 +129,59 @@ class Connection:
             raise ConnectionClosed("cannot send: the connection is closed")
         if not self.handshake_complete:
             raise UnexpectedMessage("cannot send application data before the handshake completes")
+        piece_size = self._records.max_fragment_length
+        for start in range(0, len(data), piece_size):
+            piece = data[start : start + piece_size]
+            self._maybe_update_keys(len(piece))
+            self._outgoing += self._records.write(ContentType.application_data, piece)
+            self._key_updates.sent(len(piece))
+
+    # -- 0-RTT (RFC 8446 2.3, 4.2.10) -----------------------------------------
+
+    def send_early_data(self, data: bytes) -> None:
+        """Client: queue 0-RTT data right after the ClientHello.
+
+        Possible when the session offered allows 0-RTT and ``config.early_data``
+        is set, from :meth:`start_handshake` until the server's Finished.
+        Early data can be replayed by an attacker: send only requests that
+        are safe to repeat.  If the server refuses it
+        (:attr:`early_data_accepted` is False), nothing was delivered;
+        :attr:`early_data_rejected` holds it to send again.
+        """
+        negotiated = self.negotiated
+        if self.config.is_server or not self._started or self.handshake_complete:
+            raise UnexpectedMessage("early data is only sent by a client during its handshake")
+        if not negotiated.early_data_offered or negotiated.early_data_accepted is False:
+            raise UnexpectedMessage("early data was not offered or was refused")
+        if len(self._early_data_sent) + len(data) > negotiated.max_early_data_size:
+            raise UnexpectedMessage(
+                f"early data is limited to {negotiated.max_early_data_size} bytes by the ticket"
+            )
+        self._early_data_sent += data
         if data:
             self._outgoing += self._records.write(ContentType.application_data, data)
+
+    @property
+    def early_data_accepted(self) -> bool | None:
+        """None until the server has answered the 0-RTT offer (or none was made)."""
+        return self.negotiated.early_data_accepted
+
+    @property
+    def early_data_rejected(self) -> bytes:
+        """Client: the early data the server refused, to send again as 1-RTT."""
+        if self.negotiated.early_data_accepted is False:
+            return bytes(self._early_data_sent)
+        return b""
+
+    def export_early_keying_material(
+        self, label: bytes, context: bytes | None, length: int
+    ) -> bytes:
+        """RFC 8446 7.5 early exporter (no replay protection: RFC 8446 E.5.1)."""
+        secret = self.negotiated.early_exporter_master_secret
+        suite = self.negotiated.cipher_suite
+        if not secret or suite is None:
+            raise UnexpectedMessage("no early exporter: 0-RTT was not offered and accepted")
+        return ks.export_keying_material(suite.hash_name, secret, label, context or b"", length)
 
     def close(self) -> None:
         """Send close_notify once (RFC 8446 6.1); receiving may continue."""
@@ -138,12 +199,21 @@ class Connection:
             raise UnexpectedMessage("KeyUpdate is only possible after a TLS 1.3 handshake")
         if self.closed or self._sent_close_notify:
             raise ConnectionClosed("cannot update keys: the connection is closed")
+        self._key_updates.before_own_update()
         if self._trace is not None:
             self._traced(lambda: state.update_write_key(self, request_peer_update))
         else:
             state.update_write_key(self, request_peer_update)
         self._flush_flight()
         self._events.append(KeyUpdated(by_peer=False))
+
+    def _maybe_update_keys(self, length: int) -> None:
+        """KeyUpdate policy: rekey before the AEAD limits (RFC 8446 5.5)."""
+        suite = self.negotiated.cipher_suite
+        if not isinstance(self._state, _Traffic) or suite is None:
+            return  # TLS 1.2 has no KeyUpdate
+        if self._key_updates.due(suite, length):
+            self.key_update(request_peer_update=False)
 
     def request_client_certificate(self) -> None:
         """Server: ask for the client's certificate now (RFC 8446 4.6.2).
@@ -203,6 +273,11 @@ class Connection:
         if self._trace is not None:
             self._trace.key_change("write", suite.name, secret, key, iv)
         self._records.set_write_protection(TLS13Protection(suite, key, iv))
+        self._key_updates.new_write_key()
+
+    def clear_write_key(self) -> None:
+        self._flush_flight()
+        self._records.set_write_protection(NullProtection())
 
     def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         # RFC 8446 5.1: a key change must fall on a record boundary, so
@@ -346,6 +421,8 @@ class Connection:
             was_complete = self.handshake_complete
             if not was_complete:
                 self.negotiated.log_message(type(message).__name__, "received")
+            if was_complete and isinstance(message, KeyUpdate):
+                self._key_updates.peer_update()
             if self._trace is not None:
                 self._trace.message("received", message, raw)
                 self._set_state(self._state.handle(message, raw, self))
@@ -360,8 +437,13 @@ class Connection:
     def _on_application_data(self, data: bytes) -> None:
         if self._reassembler.has_partial:
             raise UnexpectedMessage("application data inside a fragmented handshake message")
+        state = self._state
+        if isinstance(state, early_data.ExpectEndOfEarlyData):
+            state.receive(data, self)
+            return
         if not self.handshake_complete:
             raise UnexpectedMessage("application data before the handshake completed")
+        self._key_updates.peer_data()
         self._events.append(ApplicationData(data=data))
 
     def _on_alert(self, data: bytes) -> None:

@@ -18,6 +18,7 @@ import threading
 from typing import BinaryIO, TextIO
 
 import puretls as tls
+from puretls.cli import resumption
 from puretls.cli.common import (
     DEFAULT_TIMEOUT,
     add_tls_options,
@@ -61,6 +62,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"connect and handshake timeout (default {DEFAULT_TIMEOUT:g})",
     )
     add_tls_options(parser)
+    resumption.add_client_options(parser)
     add_trace_options(parser)
     parser.set_defaults(run=run)
 
@@ -107,7 +109,13 @@ def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err:
         )
     address = format_address(host, port)
     try:
-        sock = connect(context, host, port, args.servername or host, args.timeout)
+        name = args.servername or host
+        if resumption.wanted(args):
+            sock = resumption.reconnect(
+                context, host, port, name, args.timeout, args.early_data, err
+            )
+        else:
+            sock = connect(context, host, port, name, args.timeout)
     except (OSError, ValueError) as exc:
         reason = describe_error(exc, address=address, timeout=args.timeout)
         print(f"puretls: {reason}", file=err)

@@ -71,8 +71,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--echo", dest="mode", action="store_const", const="echo", help="echo bytes back"
     )
     add_tls_options(parser)
+    parser.add_argument(
+        "--early-data",
+        action="store_true",
+        help="accept 0-RTT early data (up to 16 KiB; replayable) and show it as early",
+    )
     add_trace_options(parser)
     parser.set_defaults(run=run, mode="http")
+
+
+EARLY_DATA_LIMIT = 16384
 
 
 def make_throwaway_certificate(directory: Path) -> tuple[Path, Path, Path]:
@@ -166,6 +174,10 @@ class Server:
             cipher = sock.cipher()
             summary = f"{sock.version()} {cipher[0] if cipher else '?'} {group_name(sock)}"
             self._log(f"{peer}  handshake ok: {summary}")
+            early = getattr(sock, "received_early_data", b"")
+            if early:
+                first = early.split(b"\n", 1)[0].decode("latin-1").rstrip()
+                self._log(f"{peer}  EARLY DATA (0-RTT, replayable) {len(early)} bytes: {first}")
         return sock
 
     def _echo(self, sock: ssl.SSLSocket) -> None:
@@ -228,6 +240,11 @@ def page_rows(sock: ssl.SSLSocket) -> list[tuple[str, str]]:
         rows.append(("server name (SNI)", str(server_name)))
     if getattr(negotiated, "hello_retry_request", False):
         rows.append(("HelloRetryRequest", "yes (the client's first key share was not usable)"))
+    if getattr(sock, "session_reused", False):
+        rows.append(("session", "resumed (PSK from a ticket)"))
+    early = getattr(sock, "received_early_data", b"")
+    if early:
+        rows.append(("early data", f"{len(early)} bytes accepted as 0-RTT (replayable)"))
     messages = handshake_messages(sock)
     if messages:
         steps = [f"{name} ({direction})" if direction else name for name, direction in messages]
@@ -286,6 +303,8 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
                 f"{ca_path} localhost:{args.port}  or  curl --cacert {ca_path} ..."
             )
         apply_tls_options(context, args)
+        if getattr(args, "early_data", False):
+            context.max_early_data_size = EARLY_DATA_LIMIT  # type: ignore[attr-defined]
         start_trace(context, args, sys.stdout, "puretls server")
         server = Server(context, host=args.host, port=args.port, mode=args.mode, quiet=args.quiet)
     except (OSError, ValueError) as exc:

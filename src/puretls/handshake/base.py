@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from puretls.enums import AlertDescription
     from puretls.handshake.session12 import TLS12Session
     from puretls.record.protection import RecordProtection
+    from puretls.session import ClientSession
 
 
 @dataclass(slots=True, kw_only=True)
@@ -57,6 +58,14 @@ class Negotiated:
     # "received".
     messages: list[str] = field(default_factory=list)
     message_directions: list[str] = field(default_factory=list)
+    # 0-RTT (RFC 8446 4.2.10): offered (client) and accepted or not (both).
+    early_data_offered: bool = False
+    early_data_accepted: bool | None = None
+    max_early_data_size: int = 0
+    # RFC 8446 7.5 early exporter, when 0-RTT keys exist; never in a repr.
+    early_exporter_master_secret: bytes = field(default=b"", repr=False)
+    # Client: resumable sessions built from the NewSessionTickets received.
+    sessions: list[ClientSession] = field(default_factory=list)
 
     def log_message(self, name: str, direction: str) -> None:
         self.messages.append(name)
@@ -80,6 +89,9 @@ class HandshakeIO(Protocol):
 
     def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         """Expect everything received from now on under keys from ``secret``."""
+
+    def clear_write_key(self) -> None:
+        """Send plaintext records again (a client's second ClientHello after 0-RTT)."""
 
     def skip_early_data(self, enabled: bool) -> None:
         """Drop undecryptable 0-RTT records up to the limit (RFC 8446 4.2.10)."""

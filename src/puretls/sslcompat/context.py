@@ -27,6 +27,14 @@ from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedK
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
 from puretls.handshake.session12 import SessionCache12
+from puretls.session import (
+    ClientSession,
+    InMemoryReplayCache,
+    ReplayCache,
+    SessionCache,
+    TicketKeys,
+    TicketProtector,
+)
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.certauth import CertificateSettings
 from puretls.sslcompat.constants import (
@@ -195,6 +203,15 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        # puretls additions (docs/resumption.md): ticket keys and the 0-RTT
+        # strike register are per context, so every connection made from it
+        # resumes the others' tickets; share ``ticket_keys`` across processes.
+        self.ticket_keys: TicketProtector = TicketKeys()
+        self.replay_cache: ReplayCache = InMemoryReplayCache()
+        # Server: accept up to this many bytes of 0-RTT data (0: refuse).
+        self.max_early_data_size = 0
+        # Client: when set, sessions are stored and reused per (host, port).
+        self.session_cache: SessionCache | None = None
         # puretls extension: a callable(server_side) -> puretls.trace.Tracer
         # called once per connection; None (the default) traces nothing.
         self.puretls_tracer_factory: Callable[[bool], Tracer] | None = None
@@ -595,6 +612,8 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         server_side: bool,
         server_hostname: str | None,
         sni_callback: Callable[[str | None], TLSConfig | None] | None = None,
+        session: ClientSession | None = None,
+        early_data: bool = False,
     ) -> TLSConfig:
         """The per-connection puretls configuration these settings describe."""
         low, high = self._version_range()
@@ -615,6 +634,12 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
+            session_tickets=self._pt_num_tickets,
+            ticket_keys=self.ticket_keys,
+            replay_cache=self.replay_cache,
+            max_early_data_size=self.max_early_data_size,
+            session=session,
+            early_data=early_data,
             tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
             tls12_session_cache=self._pt_session_cache if server_side else None,
