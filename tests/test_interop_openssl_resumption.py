@@ -181,6 +181,13 @@ class Server:
         conn.send_data(b"echo: " + b"".join(e.data for e in events))
         conn.close()
         sock.sendall(conn.data_to_send())
+        # Closing with the peer's data unread would reset the connection and
+        # lose our reply: half-close, then drain what the peer still sends.
+        sock.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):
+            for _ in range(100):
+                if not sock.recv(65536):
+                    break
 
     def join(self) -> None:
         self.thread.join(20)
