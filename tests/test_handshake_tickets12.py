@@ -1,4 +1,4 @@
-"""RFC 5077 TLS 1.2 session tickets in memory: issue, resume, renew, and every full-handshake fallback."""
+"""RFC 5077 TLS 1.2 session tickets in memory: issue, resume, renew, and the fallbacks."""
 
 from __future__ import annotations
 
@@ -200,9 +200,7 @@ def test_session_with_ems_is_not_resumed_by_a_client_without_it() -> None:
 
 def test_ticket_for_a_suite_no_longer_offered_gets_a_full_handshake() -> None:
     server_cfg = server_config()
-    session = first_session(
-        server_cfg, cipher_suites=(_C.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,)
-    )
+    session = first_session(server_cfg, cipher_suites=(_C.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,))
     other = (_C.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,)
     client, _ = connect(tls12_client(tls12_session=session, cipher_suites=other), server_cfg)
     assert client.handshake_complete and not client.negotiated.session_resumed
@@ -325,8 +323,8 @@ def test_ticket_state_round_trips(
 def test_garbage_ticket_state_raises_only_decode_errors(data: bytes) -> None:
     try:
         tickets12.decode_state(b"\x03\x03" + data, b"")
-    except (DecodeError, UnicodeDecodeError):
-        pass
+    except DecodeError:
+        return
 
 
 def test_oversized_state_gets_an_empty_ticket() -> None:

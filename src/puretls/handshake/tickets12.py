@@ -73,8 +73,11 @@ def decode_state(data: bytes, session_id: bytes) -> TLS12Session:
         raise DecodeError("bad extended_master_secret flag in ticket state")
     created = r.uint(8)
     lifetime = r.u32()
-    server_name = r.opaque(2).decode("utf-8") or None
-    alpn = r.opaque(1).decode("utf-8") or None
+    try:
+        server_name = r.opaque(2).decode("utf-8") or None
+        alpn = r.opaque(1).decode("utf-8") or None
+    except UnicodeDecodeError:
+        raise DecodeError("ticket state names are not UTF-8") from None
     certificates = []
     with r.block(3, what="peer certificates") as sub:
         while not sub.at_end():
@@ -124,7 +127,7 @@ def open_ticket(io: HandshakeIO, hello: ClientHello, ticket: bytes) -> TLS12Sess
         return None  # another server's key, a retired key, or garbage
     try:
         session = decode_state(opened, hello.legacy_session_id)
-    except (DecodeError, UnicodeDecodeError):
+    except DecodeError:
         return None  # for example a TLS 1.3 ticket: another state format
     if not session.is_fresh(now):
         return None  # RFC 5077 5.6: past its lifetime
