@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from cryptography.hazmat.primitives import serialization
 
@@ -120,7 +120,7 @@ class SSLObject(ssl.SSLObject):
             server_side=self._pt_server_side,
             server_hostname=hostname,
             sni_callback=hook,
-            **_session_options(session),  # type: ignore[arg-type]
+            **_session_options(session),
         )
         self._pt_conn = Connection(config)
         return self
@@ -538,7 +538,12 @@ class SSLObject(ssl.SSLObject):
         return f"<puretls.SSLObject {role} version={self.version()!r}>"
 
 
-def _session_options(session: object) -> dict[str, ClientSession | TLS12Session | None]:
+class _SessionOptions(TypedDict):
+    session: ClientSession | None
+    tls12_session: TLS12Session | None
+
+
+def _session_options(session: object) -> _SessionOptions:
     """Where a session to offer goes: TLS 1.3 ``session``, TLS 1.2 ``tls12_session``."""
     if isinstance(session, SSLSession):
         session = session.session
