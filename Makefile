@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-dev
 
-.PHONY: all venv demo test unit lint bench fuzz clean
+.PHONY: all venv demo test unit lint bench fuzz clean browser
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 all: test
@@ -13,10 +13,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Debian packages for the interop tests: the openssl and gnutls-cli/-serv
+# peers (tests that need one skip cleanly when it cannot be installed).
+APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo -n apt-get)
+
 $(STAMP): $(PY) pyproject.toml
+	-@command -v gnutls-cli >/dev/null && command -v openssl >/dev/null || \
+		($(APT) update -qq && $(APT) install -y -qq gnutls-bin openssl)
 	$(PY) -m pip install --quiet -e '.[dev,interop]'
-	@# gnutls-cli for the client-certificate interop test (skipped when absent).
-	-command -v gnutls-cli >/dev/null || (apt-get update -qq && apt-get install -y -qq gnutls-bin)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -33,7 +37,12 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest
 
-test: lint unit
+# The HTML trace test opens its page in headless Chromium (Debian's package).
+# (the test skips if it cannot be installed).
+browser:
+	-@command -v chromium >/dev/null || ($(APT) update -qq && $(APT) install -y -qq chromium)
+
+test: lint browser unit
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,interop,bench]'

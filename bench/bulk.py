@@ -16,7 +16,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.common import Material, Summary, fmt, fmt_ratio, ratio, rotated, summarize, table
+from bench.common import (
+    Material,
+    Summary,
+    cpu_seconds,
+    fmt,
+    fmt_ratio,
+    ratio,
+    rotated,
+    summarize,
+    table,
+)
 from bench.procs import run_pair
 from bench.stacks import Case, Client, Server, check_negotiated
 
@@ -73,16 +83,19 @@ def _serve(stack: str, material: Material, case: Case) -> Any:
         raw, _ = listen.accept()
         raw.setblocking(True)
         conn = Server(stack, material, case).wrap(raw)
+        cpu_per_command: list[float] = []
         try:
             while True:
                 op, volume, write_size = _REQUEST.unpack(_read_exact(conn, _REQUEST.size))
+                cpu0 = cpu_seconds()
                 if op == b"U":
                     _drain(conn, volume)
                     conn.sendall(b"k")
                 elif op == b"D":
                     _write(conn, volume, write_size)
                 else:
-                    return {}
+                    return {"cpu_per_command": cpu_per_command}
+                cpu_per_command.append(cpu_seconds() - cpu0)
         finally:
             raw.close()
 
@@ -108,13 +121,20 @@ def _drive(stack: str, material: Material, bulk: BulkCase, seconds: float) -> An
         conn = Client(stack, material, case).connect(port)
         mismatch = check_negotiated(stack, conn, case)
         # Trial: small enough for tlslite-ng (~0.4 MB/s), big enough to warm up.
-        trial = 64 << 10 if stack == "tlslite" else 4 << 20
+        trial = 16 << 10 if stack == "tlslite" else 4 << 20
         elapsed = _transfer(conn, bulk, trial)
         volume = int(min(MAX_VOLUME, max(trial, trial / elapsed * seconds)))
+        cpu0 = cpu_seconds()
         elapsed = _transfer(conn, bulk, volume)
+        cpu = cpu_seconds() - cpu0
         conn.sendall(_REQUEST.pack(b"Q", 0, 0))
         conn.close()
-        return {"mbps": volume / elapsed / 1e6, "volume": volume, "mismatch": mismatch}
+        return {
+            "mbps": volume / elapsed / 1e6,
+            "volume": volume,
+            "client_cpu": cpu,
+            "mismatch": mismatch,
+        }
 
     return body
 
@@ -124,13 +144,23 @@ def measure_once(stack: str, material: Material, bulk: BulkCase, seconds: float)
     server, client = run_pair(
         _serve(stack, material, case), _drive(stack, material, bulk, seconds), seconds * 6 + 30
     )
+    volume = client.get("volume")
+    server_cpus = server.get("cpu_per_command") or []
+    busiest = None
+    if volume and client.get("client_cpu") is not None and len(server_cpus) >= 2:
+        # MB per CPU-second of the busier side: what one core could carry,
+        # much less disturbed than wall-clock MB/s when the machine is shared.
+        busiest = volume / max(client["client_cpu"], server_cpus[1], 1e-9) / 1e6
     return {
         "stack": stack,
         "case": bulk.label,
         "error": client.get("error") or server.get("error"),
         "mismatch": client.get("mismatch"),
         "mbps": client.get("mbps"),
-        "volume": client.get("volume"),
+        "mb_per_cpu_s": busiest,
+        "volume": volume,
+        "client_cpu": client.get("client_cpu"),
+        "server_cpu": server_cpus[1] if len(server_cpus) >= 2 else None,
     }
 
 
@@ -139,12 +169,12 @@ class BulkResult:
     bulk: BulkCase
     runs: list[dict[str, Any]] = field(default_factory=list)
 
-    def summary(self, stack: str) -> Summary | None:
+    def summary(self, stack: str, key: str = "mbps") -> Summary | None:
         return summarize(
             [
-                r["mbps"]
+                r[key]
                 for r in self.runs
-                if r["stack"] == stack and r["mbps"] and not r["error"] and not r["mismatch"]
+                if r["stack"] == stack and r[key] and not r["error"] and not r["mismatch"]
             ]
         )
 
@@ -202,6 +232,7 @@ def report(results: list[BulkResult], stacks: list[str]) -> str:
     headers = ["suite direction write", *[f"{s} MB/s" for s in stacks], "puretls/ssl"]
     if "tlslite" in stacks:
         headers.append("puretls/tlslite")
+    headers += ["MB/CPU-s puretls", "ssl", "/ssl"]
     rows = []
     notes = []
     for result in results:
@@ -213,6 +244,8 @@ def report(results: list[BulkResult], stacks: list[str]) -> str:
         row.append(fmt_ratio(ratio(result.summary("puretls"), result.summary("ssl"))))
         if "tlslite" in stacks:
             row.append(fmt_ratio(ratio(result.summary("puretls"), result.summary("tlslite"))))
+        per_cpu = [result.summary(s, "mb_per_cpu_s") for s in ("puretls", "ssl")]
+        row += [fmt(per_cpu[0]), fmt(per_cpu[1]), fmt_ratio(ratio(per_cpu[0], per_cpu[1]))]
         rows.append(row)
     text = table(headers, rows)
     return text + "".join(f"\nnote: {n}" for n in notes)
@@ -224,6 +257,9 @@ def to_json(results: list[BulkResult], stacks: list[str]) -> list[dict[str, Any]
             "case": r.bulk.label,
             "runs": r.runs,
             "summary": {s: (x.as_dict() if (x := r.summary(s)) else None) for s in stacks},
+            "summary_mb_per_cpu_s": {
+                s: (x.as_dict() if (x := r.summary(s, "mb_per_cpu_s")) else None) for s in stacks
+            },
         }
         for r in results
     ]

@@ -74,6 +74,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--connections", help="memory checkpoints, comma separated (default 1000,10000)"
     )
+    parser.add_argument(
+        "--memory-seconds", type=float, help="time bound per memory run (default 60)"
+    )
     parser.add_argument("--profile-handshakes", type=int, help="handshakes to profile")
     return parser.parse_args(argv)
 
@@ -87,11 +90,13 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "bulk_repeats": 1 if quick else 2,
         "bulk_seconds": 0.1 if quick else 0.3,
         "connections": [20] if quick else [1000, 10000],
-        "memory_seconds": 20 if quick else 90,
+        "memory_seconds": 20 if quick else 60,
         "profile_handshakes": 10 if quick else 200,
         "floor_budget": 0.005 if quick else 0.05,
+        "record_megabytes": 2 if quick else 50,
     }
-    for name in ("repeats", "seconds", "count", "bulk_seconds", "profile_handshakes"):
+    names = ("repeats", "seconds", "count", "bulk_seconds", "memory_seconds", "profile_handshakes")
+    for name in names:
         if getattr(args, name) is not None:
             conf[name] = getattr(args, name)
     if args.repeats is not None:
@@ -127,13 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         cases = handshake.full_cases() if args.full else list(handshake.DEFAULT_CASES)
 
     floors: dict[str, Any] = {}
+    if "floor" in sections:
+        _section("Primitive floor per handshake (pyca/cryptography + hashlib/hmac, in-process)")
     if "floor" in sections or "handshake" in sections:
         floor_list = [floor.measure(material, c, conf["floor_budget"]) for c in cases]
         floors = {f["case"]: f for f in floor_list}
         counts = floor.count_key_schedule(material)
         results["floor"] = {"floors": floor_list, "puretls_calls": counts}
         if "floor" in sections:
-            _section("Primitive floor per handshake (pyca/cryptography + hashlib/hmac, in-process)")
             print(floor.report(floor_list, counts))
 
     if "handshake" in sections:
@@ -176,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         sock_prof = profile.socket_profile(material, conf["profile_handshakes"])
         results["socket_profile"] = sock_prof
         print(profile.socket_report(sock_prof))
+        _section("Profile of the puretls record path (in memory, client -> server, 16 KiB writes)")
+        rec_prof = profile.record_profile(material, conf["record_megabytes"])
+        results["record_profile"] = rec_prof
+        print(profile.record_report(rec_prof))
 
+    if _SECTION_START[0]:
+        print(f"(section took {time.perf_counter() - _SECTION_START[0]:.0f} s)")
     results["loadavg_end"] = os.getloadavg()
     results["elapsed_seconds"] = time.perf_counter() - started
     print(
@@ -196,7 +208,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+_SECTION_START = [0.0]
+
+
 def _section(title: str) -> None:
+    now = time.perf_counter()
+    if _SECTION_START[0]:
+        print(f"(section took {now - _SECTION_START[0]:.0f} s)")
+    _SECTION_START[0] = now
     print(f"\n== {title}")
 
 

@@ -147,7 +147,7 @@ def rotated(items: Sequence[str], turn: int) -> list[str]:
 def available_stacks() -> list[str]:
     stacks = ["puretls", "ssl"]
     try:
-        import tlslite.api  # noqa: F401
+        import tlslite.api  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return stacks
     return [*stacks, "tlslite"]

@@ -209,6 +209,7 @@ def report(results: list[CaseResult], stacks: list[str], floors: dict[str, Any])
         "client CPU ms",
         "server CPU ms",
         "of which sys c/s",
+        "CPU-bound hs/s",
         "/ssl",
         "/tlslite",
         "client/floor",
@@ -237,7 +238,8 @@ def report(results: list[CaseResult], stacks: list[str], floors: dict[str, Any])
                     fmt(scpu, 1e3, 2),
                     f"{_median_ms(result.summary(stack, 'client_sys'))}"
                     f" / {_median_ms(result.summary(stack, 'server_sys'))}",
-                    fmt_ratio(ratio(rate, ssl_rate)) if stack == "puretls" else "",
+                    _cpu_rate_text(result, stack),
+                    _ratio_text(rate, ssl_rate, result, stack) if stack == "puretls" else "",
                     fmt_ratio(ratio(rate, tl_rate)) if stack == "puretls" else "",
                     cf,
                     sf,
@@ -254,6 +256,31 @@ def report(results: list[CaseResult], stacks: list[str], floors: dict[str, Any])
     if notes:
         text += "\n" + "\n".join(f"note: {n}" for n in notes)
     return text
+
+
+def _cpu_rate(result: CaseResult, stack: str) -> float | None:
+    """Handshakes per second one core pair could do: 1 / (client + server CPU)."""
+    client = result.summary(stack, "client_cpu")
+    server = result.summary(stack, "server_cpu")
+    if client is None or server is None:
+        return None
+    return 1.0 / (client.median + server.median)
+
+
+def _cpu_rate_text(result: CaseResult, stack: str) -> str:
+    value = _cpu_rate(result, stack)
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def _ratio_text(
+    rate: Summary | None, ssl_rate: Summary | None, result: CaseResult, stack: str
+) -> str:
+    """Wall-clock ratio, then the CPU-bound ratio in parentheses."""
+    wall = fmt_ratio(ratio(rate, ssl_rate))
+    mine, theirs = _cpu_rate(result, stack), _cpu_rate(result, "ssl")
+    if mine is None or theirs is None:
+        return wall
+    return f"{wall} ({mine / theirs:.2f}x)"
 
 
 def _median_ms(summary: Summary | None) -> str:

@@ -85,7 +85,7 @@ def _hold_client(stack: str, material: Material, total: int, seconds: float) -> 
     def body(port: int) -> dict[str, Any]:
         raise_nofile(total + SPARE_FDS)
         client = Client(stack, material, Case())
-        held = []
+        held: list[Any] = []
         t0 = time.perf_counter()
         while len(held) < total and time.perf_counter() - t0 < seconds:
             conn = client.connect(port)
@@ -192,7 +192,7 @@ def _sansio_child(material: Material, checkpoints: list[int], seconds: float, pi
         del kept, before, after
         gc.collect()
         rss0 = rss_bytes()
-        held = []
+        held: list[Any] = []
         points = []
         t0 = time.perf_counter()
         cpu0 = cpu_seconds()

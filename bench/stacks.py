@@ -120,7 +120,7 @@ def _std_context(module: Any, server: bool, material: Material, case: Case) -> A
 
 
 def _tlslite_settings(case: Case) -> Any:
-    from tlslite.api import HandshakeSettings
+    from tlslite.api import HandshakeSettings  # type: ignore[import-untyped]
 
     settings = HandshakeSettings()
     settings.minVersion = (3, 4)
@@ -135,7 +135,10 @@ def _tlslite_settings(case: Case) -> Any:
 
 class _TlsliteServer:
     def __init__(self, material: Material, case: Case) -> None:
-        from tlslite.api import X509CertChain, parsePEMKey
+        from tlslite.api import (
+            X509CertChain,
+            parsePEMKey,
+        )
 
         certfile, keyfile = material.leaves[case.key]
         with open(certfile, encoding="ascii") as handle:

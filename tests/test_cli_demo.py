@@ -39,3 +39,16 @@ def test_demo_names_the_chosen_parameters() -> None:
     assert "ALPN: http/1.1" in text
     assert "CN=localhost" in text
     assert "RFC 8448" not in text  # --no-selfcheck
+
+
+def test_demo_tls12_shows_the_extra_round_trip() -> None:
+    out = io.StringIO()
+    status = run_demo(argparse.Namespace(tls13=False, tls12=True, no_selfcheck=True), out)
+    text = out.getvalue()
+    assert status == 0
+    assert "The handshake (TLSv1.2)" in text
+    steps = ["ServerKeyExchange", "ServerHelloDone", "ClientKeyExchange"]
+    positions = [text.index(f"  {step}\n") for step in steps]
+    assert positions == sorted(positions)
+    assert "two round trips" in text and "one round trip" in text
+    assert "the server picks ECDHE-ECDSA-AES128-GCM-SHA256" in text

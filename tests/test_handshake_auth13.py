@@ -422,3 +422,42 @@ def test_unsolicited_post_handshake_request_is_unexpected_message() -> None:
     with pytest.raises(PeerAlert) as peer:
         s.receive_data(c.data_to_send())
     assert peer.value.description == AlertDescription.unexpected_message
+
+
+# -- OCSP stapling in TLS 1.2 (RFC 6066 8: CertificateStatus) --------------------
+
+
+def test_tls12_staple_travels_in_certificate_status() -> None:
+    from puretls.enums import ProtocolVersion
+
+    leaf = server_leaf()
+    staple = ca().ocsp_response(leaf)
+    c, s = connect(
+        client(ocsp_stapling=True, max_version=ProtocolVersion.TLSv1_2),
+        stapling_server(leaf, staple),
+    )
+    assert c.negotiated.version == "TLSv1.2"
+    assert "CertificateStatus" in c.negotiated.messages
+    assert c.negotiated.ocsp_response == staple == s.negotiated.ocsp_response
+
+
+def test_tls12_revoked_staple_fails_the_handshake() -> None:
+    from puretls.enums import ProtocolVersion
+
+    leaf = server_leaf()
+    staple = ca().ocsp_response(leaf, status="revoked")
+    local, peer, _, _ = failure(
+        client(ocsp_stapling=True, max_version=ProtocolVersion.TLSv1_2),
+        stapling_server(leaf, staple),
+    )
+    assert local.alert == AlertDescription.certificate_revoked
+    assert_alert(peer, AlertDescription.certificate_revoked)
+
+
+def test_tls12_missing_required_staple_fails() -> None:
+    from puretls.enums import ProtocolVersion
+
+    local, _, _, _ = failure(
+        client(ocsp_must_staple=True, max_version=ProtocolVersion.TLSv1_2), server()
+    )
+    assert local.alert == AlertDescription.bad_certificate_status_response

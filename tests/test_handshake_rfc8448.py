@@ -9,6 +9,7 @@ signature.  Every record we produce must then equal the RFC's bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,8 +28,11 @@ from puretls.messages import (
     EncryptedExtensions,
     HandshakeMessage,
     HelloRetryRequest,
+    NewSessionTicket,
+    PreSharedKey,
     decode_handshake,
 )
+from puretls.session import ClientSession, ResumptionState
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -137,16 +141,41 @@ def test_section3_client_replay_is_byte_exact() -> None:
     assert client.closed
 
 
+def rfc_ticket_hook(
+    ticket: bytes, *replacements: HandshakeMessage
+) -> Callable[[HandshakeMessage], HandshakeMessage]:
+    """Send the RFC's ticket bytes in our NewSessionTicket; every other field is ours."""
+    replace = replace_with(*replacements)
+
+    def hook(ours: HandshakeMessage) -> HandshakeMessage:
+        if isinstance(ours, NewSessionTicket):
+            return dataclasses.replace(ours, ticket=ticket)
+        return replace(ours)
+
+    return hook
+
+
 def test_section3_server_replay_is_byte_exact(fixed_signature: Callable[[bytes], None]) -> None:
     v = load("rfc8448_section3_simple_1rtt.json")
     msgs = v["handshake_messages"]
+    nst = v["new_session_ticket"]
     fixed_signature(h(v["certificate_verify_fields"]["signature"]))
     config = TLSConfig(
         is_server=True,
         certificates=(rsa_server_key(),),
         cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
-        rng=rng_from(h(v["key_exchange"]["server_private_key"]), h(v["server_random"])),
-        message_hook=replace_with(message(msgs["encrypted_extensions"])),
+        rng=rng_from(
+            h(v["key_exchange"]["server_private_key"]),
+            h(v["server_random"]),
+            h(nst["ticket_age_add"]),
+            bytes(16),  # our ticket key's name, key and AEAD nonce; the ticket
+            bytes(32),  # bytes themselves are the RFC's (through the hook)
+            bytes(12),
+        ),
+        session_tickets=1,
+        ticket_lifetime=nst["ticket_lifetime"],
+        max_early_data_size=nst["early_data_max_early_data_size"],
+        message_hook=rfc_ticket_hook(h(nst["ticket"]), message(msgs["encrypted_extensions"])),
     )
     server = Connection(config)
     ours = records(v, "server")
@@ -155,12 +184,148 @@ def test_section3_server_replay_is_byte_exact(fixed_signature: Callable[[bytes],
     assert server.data_to_send() == ours[0] + ours[1]  # ServerHello + encrypted flight
     server.receive_data(theirs[1])  # client Finished
     assert server.handshake_complete
-    server.receive_data(theirs[2] + theirs[3])  # application data, close_notify
+    assert server.data_to_send() == ours[2]  # NewSessionTicket: lifetime, age_add, nonce
+    server.receive_data(theirs[2])  # application data
+    server.send_data(h(v["records"][6]["payload"]))
+    assert server.data_to_send() == ours[3]
+    server.receive_data(theirs[3])  # close_notify
     events = drain(server)
     assert [e.data for e in events if isinstance(e, ApplicationData)] == [
         h(v["records"][5]["payload"])
     ]
     assert isinstance(events[-1], CloseNotify)
+    server.close()
+    assert server.data_to_send() == ours[4]
+
+
+class RFCTicketKeys:
+    """Opens the RFC's section 3 ticket to the state our server would have sealed."""
+
+    def __init__(self, ticket: bytes, state: ResumptionState) -> None:
+        self.ticket = ticket
+        self.state = state
+
+    def seal(self, state: bytes, now: float, rng: Callable[[int], bytes]) -> bytes:
+        raise AssertionError("the section 4 server issues no tickets")
+
+    def open(self, ticket: bytes, now: float) -> bytes | None:
+        return self.state.encode() if ticket == self.ticket else None
+
+
+def section4_session(now: float) -> tuple[bytes, ResumptionState, ClientSession]:
+    v3 = load("rfc8448_section3_simple_1rtt.json")
+    v = load("rfc8448_section4_resumed_0rtt.json")
+    nst = v3["new_session_ticket"]
+    ticket = h(nst["ticket"])
+    psk = h(v3["key_schedule"]["resumption_psk"])
+    assert psk == h(v["key_schedule"]["psk"])
+    age_add = int(nst["ticket_age_add"], 16)
+    hello = message(v["handshake_messages"]["client_hello"])
+    assert isinstance(hello, ClientHello) and isinstance(hello.extensions[-1], PreSharedKey)
+    client_age_ms = (hello.extensions[-1].identities[0].obfuscated_ticket_age - age_add) % 2**32
+    state = ResumptionState(
+        cipher_suite=CipherSuite.TLS_AES_128_GCM_SHA256,
+        psk=psk,
+        issued_at_ms=int(now * 1000) - client_age_ms,
+        ticket_age_add=age_add,
+        lifetime=nst["ticket_lifetime"],
+        max_early_data_size=nst["early_data_max_early_data_size"],
+        server_name="server",
+        alpn_protocol=None,
+    )
+    session = ClientSession(
+        cipher_suite=CipherSuite.TLS_AES_128_GCM_SHA256,
+        psk=psk,
+        ticket=ticket,
+        ticket_age_add=age_add,
+        lifetime=nst["ticket_lifetime"],
+        received_at=now - client_age_ms / 1000,
+        max_early_data_size=nst["early_data_max_early_data_size"],
+        server_name="server",
+    )
+    return ticket, state, session
+
+
+NOW = 1_700_000_000.0
+
+
+def test_section4_client_replay_with_early_data_is_byte_exact() -> None:
+    v = load("rfc8448_section4_resumed_0rtt.json")
+    rfc_hello = message(v["handshake_messages"]["client_hello"])
+    assert isinstance(rfc_hello, ClientHello)
+    _, _, session = section4_session(NOW)
+
+    def hello_hook(ours: HandshakeMessage) -> HandshakeMessage:
+        # The RFC's ClientHello with *our* binders: the record only matches
+        # when our binder over the RFC's truncated ClientHello is right.
+        if isinstance(ours, ClientHello):
+            psk = ours.extensions[-1]
+            assert isinstance(psk, PreSharedKey)
+            return rfc_hello.with_binders(psk.binders)
+        return ours
+
+    config = TLSConfig(
+        is_server=False,
+        server_name="server",
+        middlebox_compat=False,
+        key_share_groups=(NamedGroup.x25519,),
+        rng=rng_from(h(v["client_random"]), h(v["key_exchange"]["client_private_key"])),
+        time=lambda: NOW,
+        session=session,
+        early_data=True,
+        message_hook=hello_hook,
+    )
+    client = Connection(config)
+    ours = records(v, "client")
+    theirs = records(v, "server")
+    client.start_handshake()
+    assert client.data_to_send() == ours[0]  # ClientHello with the RFC's binder
+    client.send_early_data(h(v["records"][1]["payload"]))
+    assert client.data_to_send() == ours[1]  # 0-RTT application data
+    client.receive_data(theirs[0] + theirs[1])  # ServerHello, EncryptedExtensions + Finished
+    assert client.handshake_complete and client.early_data_accepted
+    assert client.negotiated.session_resumed
+    assert client.data_to_send() == ours[2] + ours[3]  # EndOfEarlyData, Finished
+    client.send_data(h(v["records"][6]["payload"]))
+    assert client.data_to_send() == ours[4]
+    client.receive_data(theirs[2])
+    data = [e.data for e in drain(client) if isinstance(e, ApplicationData)]
+    assert data == [h(v["records"][7]["payload"])]
+    client.close()
+    assert client.data_to_send() == ours[5]
+
+
+def test_section4_server_replay_with_early_data_is_byte_exact() -> None:
+    v = load("rfc8448_section4_resumed_0rtt.json")
+    ticket, state, _ = section4_session(NOW)
+    config = TLSConfig(
+        is_server=True,
+        cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
+        rng=rng_from(h(v["key_exchange"]["server_private_key"]), h(v["server_random"])),
+        time=lambda: NOW,
+        ticket_keys=RFCTicketKeys(ticket, state),
+        max_early_data_size=state.max_early_data_size,
+        session_tickets=0,
+        message_hook=replace_with(message(v["handshake_messages"]["encrypted_extensions"])),
+    )
+    server = Connection(config)
+    ours = records(v, "server")
+    theirs = records(v, "client")
+    server.receive_data(theirs[0] + theirs[1])  # ClientHello, 0-RTT data
+    assert server.data_to_send() == ours[0] + ours[1]
+    assert server.early_data_accepted and server.negotiated.session_resumed
+    early = [e for e in drain(server) if isinstance(e, ApplicationData)]
+    assert early == [ApplicationData(data=h(v["records"][1]["payload"]), early=True)]
+    server.receive_data(theirs[2] + theirs[3])  # EndOfEarlyData, Finished
+    assert server.handshake_complete
+    server.receive_data(theirs[4])
+    late = [e for e in drain(server) if isinstance(e, ApplicationData)]
+    assert late == [ApplicationData(data=h(v["records"][6]["payload"]))]
+    server.send_data(h(v["records"][7]["payload"]))
+    assert server.data_to_send() == ours[2]
+    server.receive_data(theirs[5])
+    server.close()
+    assert server.data_to_send() == ours[3]
 
 
 def test_section5_client_replay_with_hello_retry_request() -> None:
@@ -219,6 +384,7 @@ def test_section5_server_replay_with_hello_retry_request(
             h(v["server_random"]),
         ),
         message_hook=replace_with(hrr, ee),
+        session_tickets=0,  # the RFC's section 5 server sends none
     )
     server = Connection(config)
     ours = records(v, "server")

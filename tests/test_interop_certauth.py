@@ -250,12 +250,14 @@ def test_puretls_client_without_certificate_to_openssl_server_verify(
     assert info.value.description == AlertDescription.certificate_required
 
 
-def test_puretls_client_reads_openssl_status_file(pki: dict[str, Any]) -> None:
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_puretls_client_reads_openssl_status_file(pki: dict[str, Any], version: str) -> None:
     cert, key = pki["server"]
     staple = pki["staple"]
-    with openssl_server(cert, key, "-tls1_3", "-status_file", str(staple)) as port:
+    with openssl_server(cert, key, version, "-status_file", str(staple)) as port:
         conn, body = puretls_client(pki, port, ocsp_stapling=True, ocsp_must_staple=True)
     assert conn.negotiated.ocsp_response == staple.read_bytes()
+    assert conn.negotiated.version == ("TLSv1.3" if version == "-tls1_3" else "TLSv1.2")
     assert b"200 ok" in body
 
 

@@ -56,7 +56,7 @@ def test_defaults_are_documented_values() -> None:
     assert cfg.max_certificate_chain_size == 1 << 16
     assert cfg.max_extensions == 256
     assert cfg.max_key_shares == 16
-    assert cfg.max_key_updates_in_a_row == 32
+    assert cfg.max_peer_key_updates == 32  # puretls.handshake.key_update
     assert cfg.max_early_data_skip == 1 << 16
 
 
@@ -162,27 +162,6 @@ def test_default_fragment_limit_allows_small_records() -> None:
     )
     assert server.data_to_send()  # the whole server flight
     assert server.error is None
-
-
-def test_key_updates_in_a_row_are_limited() -> None:
-    conv = Conversation.start(
-        client_config(), server_config(max_key_updates_in_a_row=5), scripted=False
-    )
-    conv.run()
-    client, server = conv.client, conv.server
-    for _ in range(5):
-        client.key_update(request_peer_update=False)
-    server.receive_data(client.data_to_send())
-    # Application data resets the count.
-    client.send_data(b"x")
-    for _ in range(5):
-        client.key_update(request_peer_update=False)
-    server.receive_data(client.data_to_send())
-    client.key_update(request_peer_update=False)
-    with pytest.raises(UnexpectedMessage) as err:
-        server.receive_data(client.data_to_send())
-    assert "max_key_updates_in_a_row" in err.value.message
-    assert server.alerts_sent == [(2, AlertDescription.unexpected_message)]
 
 
 def test_defaults_accept_a_normal_handshake_and_client_auth() -> None:

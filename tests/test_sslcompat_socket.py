@@ -365,3 +365,53 @@ with socket.create_connection(('127.0.0.1', {port}), timeout=5) as raw:
     assert lines[2] == "subject : localhost"
     assert lines[3] == "issuer : puretls"
     assert lines[4].startswith("expires : ") and lines[4].endswith(" GMT")
+
+
+def test_half_close_sends_close_notify_and_keeps_reading() -> None:
+    """puretls addition: after half_close() the peer's last data still arrives."""
+    import tempfile
+    from pathlib import Path
+
+    import puretls as tls_module
+    from puretls.testing import CertificateAuthority
+
+    ca = CertificateAuthority()
+    leaf = ca.issue(["localhost"])
+    server_ctx = tls_module.SSLContext(tls_module.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = leaf.write(Path(tmp), "srv")
+        server_ctx.load_cert_chain(cert, key)
+    client_ctx = tls_module.SSLContext(tls_module.PROTOCOL_TLS_CLIENT)
+    client_ctx.load_verify_locations(cadata=ca.cert_pem().decode())
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    result: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.settimeout(10)
+            got = b""
+            while chunk := tls.recv(100):
+                got += chunk
+            result.append(got)
+            tls.sendall(b"goodbye after your close_notify")
+            tls.unwrap()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        tls = client_ctx.wrap_socket(raw, server_hostname="localhost")
+        assert tls.connection is not None and tls.connection.handshake_complete
+        tls.sendall(b"last request")
+        tls.half_close()
+        tail = b""
+        # As with OpenSSL: once both sides have closed, the end of the
+        # stream is SSLZeroReturnError rather than b"".
+        with contextlib.suppress(ssl.SSLZeroReturnError):
+            while chunk := tls.recv(100):
+                tail += chunk
+    thread.join(10)
+    listener.close()
+    assert result == [b"last request"]
+    assert tail == b"goodbye after your close_notify"

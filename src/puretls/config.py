@@ -15,17 +15,41 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from puretls.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from puretls.enums import (
+    CipherSuite,
+    NamedGroup,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    SignatureScheme,
+)
+from puretls.session import (
+    ClientSession,
+    ExternalPsk,
+    InMemoryReplayCache,
+    ReplayCache,
+    TicketKeys,
+    TicketProtector,
+)
 
 if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
+    from puretls.handshake.session12 import SessionCache12, TLS12Session
     from puretls.messages import HandshakeMessage
+    from puretls.trace import Tracer
     from puretls.verify import CertificateVerifier
 
 DEFAULT_CIPHER_SUITES: tuple[int, ...] = (
     CipherSuite.TLS_AES_256_GCM_SHA384,
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
     CipherSuite.TLS_AES_128_GCM_SHA256,
+    # TLS 1.2: forward-secret AEAD suites only.  The static RSA key exchange
+    # (TLS_RSA_WITH_*) is never a default: a user must name it.
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 )
 
 # Server preference and what a client lists in supported_groups.
@@ -129,7 +153,6 @@ class TLSConfig:
     max_certificate_chain_size: int = 1 << 16
     max_extensions: int = 256
     max_key_shares: int = 16
-    max_key_updates_in_a_row: int = 32
     rng: Callable[[int], bytes] = os.urandom
     clock: Callable[[], datetime] = system_clock
     # Seconds since the epoch, for ticket ages (RFC 8446 4.6.1).
@@ -147,3 +170,45 @@ class TLSConfig:
     message_hook: Callable[[HandshakeMessage], HandshakeMessage] | None = field(
         default=None, compare=False
     )
+    # Sees every record, message, key schedule step, key change, alert and
+    # state change (puretls.trace); None, the default, costs nothing.
+    tracer: Tracer | None = field(default=None, compare=False)
+    # TLS 1.2 (handshake/client12.py, server12.py).  RFC 7627: refuse peers
+    # without extended_master_secret unless this is turned off.
+    require_extended_master_secret: bool = True
+    # Server: the bounded session-ID cache (None: no session-ID resumption).
+    tls12_session_cache: SessionCache12 | None = field(default=None, compare=False)
+    # Client: a session from an earlier TLS 1.2 connection to resume.
+    tls12_session: TLS12Session | None = field(default=None, compare=False)
+
+    # -- resumption, PSKs and 0-RTT (docs/resumption.md) ---------------------
+    # Server: NewSessionTickets sent after the client's Finished (RFC 8446 4.6.1).
+    session_tickets: int = 2
+    ticket_lifetime: int = 7200
+    # Server: seals tickets.  By default each config has its own key ring,
+    # generated from ``rng`` on first use; share a TicketKeys (or one loaded
+    # from a key file) between configs and processes to resume across them.
+    ticket_keys: TicketProtector = field(default_factory=TicketKeys, compare=False)
+    # Server: accept psk_ke (no (EC)DHE, hence no forward secrecy) when asked.
+    allow_psk_ke: bool = False
+    # Client: the session to offer (from a NewSessionTicket or a cache).
+    session: ClientSession | None = None
+    # Client: the PSK modes offered; psk_dhe_ke keeps forward secrecy.
+    psk_key_exchange_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Both: keys agreed out of band (RFC 8446 2.2, RFC 9258 importer).
+    external_psks: tuple[ExternalPsk, ...] = ()
+    # Client: send 0-RTT data when the session allows it.
+    early_data: bool = False
+    # Server: accept up to this many bytes of 0-RTT data (0: refuse 0-RTT).
+    max_early_data_size: int = 0
+    # Server: strike register of tickets used for 0-RTT (RFC 8446 8.1).
+    replay_cache: ReplayCache = field(default_factory=InMemoryReplayCache, compare=False)
+    # Server: RFC 8446 8.3 freshness window for 0-RTT, in seconds.
+    max_ticket_age_skew: float = 10.0
+    # -- KeyUpdate policy (RFC 8446 5.5, RFC 9846 4.7.3) ---------------------
+    # Update our write key after this many records / bytes under one key;
+    # None: just below the AEAD's confidentiality limit.
+    key_update_records: int | None = None
+    key_update_bytes: int | None = None
+    # Peer KeyUpdates accepted in a row with no application data between.
+    max_peer_key_updates: int = 32

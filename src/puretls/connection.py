@@ -28,17 +28,29 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import ApplicationData, CloseNotify, Event, KeyUpdated
-from puretls.handshake import client13, server13
+from puretls.handshake import client13, early_data, server13
 from puretls.handshake.base import Negotiated, State
+from puretls.handshake.common12 import VERSION_NAME as TLS12_NAME
+from puretls.handshake.common12 import Traffic12
+from puretls.handshake.key_update import KeyUpdatePolicy
 from puretls.limits import LimitGuard
-from puretls.messages import Alert, HandshakeMessage, decode_handshake
+from puretls.messages import (
+    Alert,
+    HandshakeMessage,
+    KeyUpdate,
+    decode_handshake,
+    decode_handshake12,
+)
+from puretls.record.deframer import MAX_TLS12_CIPHERTEXT_LENGTH
 from puretls.record.layer import RecordLayer
-from puretls.record.protection import NullProtection, TLS13Protection
+from puretls.record.protection import NullProtection, RecordProtection, TLS13Protection
 from puretls.record.reassembly import HandshakeReassembler
+from puretls.trace import ConnectionTracer
 from puretls.transcript import Transcript
 
 _CCS_BODY = b"\x01"
 _Traffic = client13.ClientTraffic | server13.ServerTraffic
+_AnyTraffic = _Traffic | Traffic12
 
 
 class Connection:
@@ -63,6 +75,13 @@ class Connection:
         self._started = False
         self._ccs_received = False
         self.handshake_complete = False
+        self._early_data_sent = bytearray()
+        self._key_updates = KeyUpdatePolicy(config)
+        # puretls.trace: None unless the config asks for a trace.
+        self._trace: ConnectionTracer | None = None
+        if config.tracer is not None:
+            self._trace = ConnectionTracer(config.tracer, is_server=config.is_server)
+            self._records.observer = self._trace.record
         if config.is_server:
             self._state = server13.ExpectClientHello(transcript=Transcript())
             self._started = True
@@ -83,7 +102,8 @@ class Connection:
         self._records.set_write_protection(NullProtection(legacy_version=ProtocolVersion.TLSv1))
         self._guard(lambda: self._set_state(client13.start(self)))
         self._flush_flight()
-        self._records.set_write_protection(NullProtection())
+        if not self._records.write_protection.protected:  # else: 0-RTT keys
+            self._records.set_write_protection(NullProtection())
 
     def receive_data(self, data: bytes) -> None:
         """Process bytes from the peer; ``b""`` means the transport hit EOF."""
@@ -112,8 +132,59 @@ class Connection:
             raise ConnectionClosed("cannot send: the connection is closed")
         if not self.handshake_complete:
             raise UnexpectedMessage("cannot send application data before the handshake completes")
+        piece_size = self._records.max_fragment_length
+        for start in range(0, len(data), piece_size):
+            piece = data[start : start + piece_size]
+            self._maybe_update_keys(len(piece))
+            self._outgoing += self._records.write(ContentType.application_data, piece)
+            self._key_updates.sent(len(piece))
+
+    # -- 0-RTT (RFC 8446 2.3, 4.2.10) -----------------------------------------
+
+    def send_early_data(self, data: bytes) -> None:
+        """Client: queue 0-RTT data right after the ClientHello.
+
+        Possible when the session offered allows 0-RTT and ``config.early_data``
+        is set, from :meth:`start_handshake` until the server's Finished.
+        Early data can be replayed by an attacker: send only requests that
+        are safe to repeat.  If the server refuses it
+        (:attr:`early_data_accepted` is False), nothing was delivered;
+        :attr:`early_data_rejected` holds it to send again.
+        """
+        negotiated = self.negotiated
+        if self.config.is_server or not self._started or self.handshake_complete:
+            raise UnexpectedMessage("early data is only sent by a client during its handshake")
+        if not negotiated.early_data_offered or negotiated.early_data_accepted is False:
+            raise UnexpectedMessage("early data was not offered or was refused")
+        if len(self._early_data_sent) + len(data) > negotiated.max_early_data_size:
+            raise UnexpectedMessage(
+                f"early data is limited to {negotiated.max_early_data_size} bytes by the ticket"
+            )
+        self._early_data_sent += data
         if data:
             self._outgoing += self._records.write(ContentType.application_data, data)
+
+    @property
+    def early_data_accepted(self) -> bool | None:
+        """None until the server has answered the 0-RTT offer (or none was made)."""
+        return self.negotiated.early_data_accepted
+
+    @property
+    def early_data_rejected(self) -> bytes:
+        """Client: the early data the server refused, to send again as 1-RTT."""
+        if self.negotiated.early_data_accepted is False:
+            return bytes(self._early_data_sent)
+        return b""
+
+    def export_early_keying_material(
+        self, label: bytes, context: bytes | None, length: int
+    ) -> bytes:
+        """RFC 8446 7.5 early exporter (no replay protection: RFC 8446 E.5.1)."""
+        secret = self.negotiated.early_exporter_master_secret
+        suite = self.negotiated.cipher_suite
+        if not secret or suite is None:
+            raise UnexpectedMessage("no early exporter: 0-RTT was not offered and accepted")
+        return ks.export_keying_material(suite.hash_name, secret, label, context or b"", length)
 
     def close(self) -> None:
         """Send close_notify once (RFC 8446 6.1); receiving may continue."""
@@ -128,12 +199,24 @@ class Connection:
         """Move our write key on, and optionally ask the peer to do the same."""
         state = self._state
         if not self.handshake_complete or not isinstance(state, _Traffic):
-            raise UnexpectedMessage("KeyUpdate is only possible after the handshake")
+            raise UnexpectedMessage("KeyUpdate is only possible after a TLS 1.3 handshake")
         if self.closed or self._sent_close_notify:
             raise ConnectionClosed("cannot update keys: the connection is closed")
-        state.update_write_key(self, request_peer_update)
+        self._key_updates.before_own_update()
+        if self._trace is not None:
+            self._traced(lambda: state.update_write_key(self, request_peer_update))
+        else:
+            state.update_write_key(self, request_peer_update)
         self._flush_flight()
         self._events.append(KeyUpdated(by_peer=False))
+
+    def _maybe_update_keys(self, length: int) -> None:
+        """KeyUpdate policy: rekey before the AEAD limits (RFC 8446 5.5)."""
+        suite = self.negotiated.cipher_suite
+        if not isinstance(self._state, _Traffic) or suite is None:
+            return  # TLS 1.2 has no KeyUpdate
+        if self._key_updates.due(suite, length):
+            self.key_update(request_peer_update=False)
 
     def request_client_certificate(self) -> None:
         """Server: ask for the client's certificate now (RFC 8446 4.6.2).
@@ -154,8 +237,10 @@ class Connection:
         self._guard(lambda: state.request_client_certificate(self))
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
-        """RFC 8446 7.5 exporter (RFC 5705 interface)."""
+        """RFC 8446 7.5 exporter (RFC 5705 interface); RFC 5705 itself in TLS 1.2."""
         state = self._state
+        if self.handshake_complete and isinstance(state, Traffic12):
+            return state.export_keying_material(label, context, length)
         if not self.handshake_complete or not isinstance(state, _Traffic):
             raise UnexpectedMessage("keying material is only available after the handshake")
         assert self.negotiated.cipher_suite is not None
@@ -174,6 +259,8 @@ class Connection:
         if hook is not None:
             message = hook(message)
         encoded = message.encode()
+        if self._trace is not None:
+            self._trace.message("sent", message, encoded)
         self._flight += encoded
         if not self.handshake_complete:
             self.negotiated.log_message(type(message).__name__, "sent")
@@ -186,7 +273,14 @@ class Connection:
     def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         self._flush_flight()
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
+        if self._trace is not None:
+            self._trace.key_change("write", suite.name, secret, key, iv)
         self._records.set_write_protection(TLS13Protection(suite, key, iv))
+        self._key_updates.new_write_key()
+
+    def clear_write_key(self) -> None:
+        self._flush_flight()
+        self._records.set_write_protection(NullProtection())
 
     def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         # RFC 8446 5.1: a key change must fall on a record boundary, so
@@ -194,7 +288,25 @@ class Connection:
         if self._reassembler.buffered:
             raise UnexpectedMessage("handshake data under the old key follows a key change")
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
+        if self._trace is not None:
+            self._trace.key_change("read", suite.name, secret, key, iv)
         self._records.set_read_protection(TLS13Protection(suite, key, iv))
+
+    def set_write_protection(self, protection: RecordProtection) -> None:
+        self._flush_flight()
+        if self._trace is not None:
+            self._trace.protection_change("write", protection)
+        self._records.set_write_protection(protection)
+
+    def set_read_protection(self, protection: RecordProtection) -> None:
+        if self._reassembler.buffered:
+            raise UnexpectedMessage("handshake data under the old key follows a key change")
+        if self._trace is not None:
+            self._trace.protection_change("read", protection)
+        self._records.set_read_protection(protection)
+
+    def send_warning_alert(self, description: AlertDescription) -> None:
+        self._send_alert(AlertLevel.warning, description)
 
     def skip_early_data(self, enabled: bool) -> None:
         if enabled:
@@ -206,6 +318,8 @@ class Connection:
         self._events.append(event)
 
     def keylog(self, label: str, secret: bytes) -> None:
+        if self._trace is not None:
+            self._trace.logged_secret(label, secret)
         sink = self.config.keylog
         if sink is not None:
             sink(f"{label} {self.negotiated.client_random.hex()} {secret.hex()}")
@@ -213,12 +327,17 @@ class Connection:
     # -- internals ----------------------------------------------------------
 
     def _set_state(self, state: State) -> None:
+        if self._trace is not None:
+            self._trace.state(self._state, state)
         self._state = state
 
     def _guard(self, work: object) -> None:
         """Run ``work``; on a TLS failure send one fatal alert and close."""
         try:
-            work()  # type: ignore[operator]
+            if self._trace is None:
+                work()  # type: ignore[operator]
+            else:
+                self._traced(work)
         except PeerAlert as exc:
             self._fail(exc, send_alert=False)
             raise
@@ -231,6 +350,12 @@ class Connection:
             raise error from exc
         finally:
             self._flush_flight()
+
+    def _traced(self, work: object) -> None:
+        """Run ``work`` with the key schedule reporting to the tracer."""
+        assert self._trace is not None
+        with ks.observed(self._trace.key_step):
+            work()  # type: ignore[operator]
 
     def _fail(self, exc: TLSError, *, send_alert: bool) -> None:
         if self.closed and self.error is not None:
@@ -251,6 +376,8 @@ class Connection:
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
         self._flush_flight()
+        if self._trace is not None:
+            self._trace.alert("sent", level, description)
         body = Alert(level=level, description=description).encode()
         self._outgoing += self._records.write(ContentType.alert, body)
 
@@ -296,28 +423,46 @@ class Connection:
                 self._limits.on_handshake_record(message_incomplete=reassembler.buffered > 0)
                 return
             msg_type, raw = item
-            message = decode_handshake(msg_type, raw[4:])
+            if self.negotiated.version == TLS12_NAME:
+                message = decode_handshake12(msg_type, raw[4:])
+            else:
+                message = decode_handshake(msg_type, raw[4:])
             self._limits.check_message(message)
             assert self._state is not None
             was_complete = self.handshake_complete
             if not was_complete:
                 self.negotiated.log_message(type(message).__name__, "received")
-            self._state = self._state.handle(message, raw, self)
-            if not was_complete and isinstance(self._state, _Traffic):
+            if was_complete and isinstance(message, KeyUpdate):
+                self._key_updates.peer_update()
+            if self._trace is not None:
+                self._trace.message("received", message, raw)
+                self._set_state(self._state.handle(message, raw, self))
+            else:
+                self._state = self._state.handle(message, raw, self)
+            if not was_complete and isinstance(self._state, _AnyTraffic):
                 self.handshake_complete = True
+            if self.negotiated.version == TLS12_NAME:
+                # RFC 5246 6.2.3: TLS 1.2 records may carry up to 2^14 + 2048.
+                self._records.max_record_length = MAX_TLS12_CIPHERTEXT_LENGTH
 
     def _on_application_data(self, data: bytes) -> None:
         if self._reassembler.has_partial:
             raise UnexpectedMessage("application data inside a fragmented handshake message")
+        state = self._state
+        if isinstance(state, early_data.ExpectEndOfEarlyData):
+            state.receive(data, self)
+            return
         if not self.handshake_complete:
             raise UnexpectedMessage("application data before the handshake completed")
-        self._limits.on_application_data()
+        self._key_updates.peer_data()
         self._events.append(ApplicationData(data=data))
 
     def _on_alert(self, data: bytes) -> None:
         if self._reassembler.has_partial:
             raise UnexpectedMessage("alert inside a fragmented handshake message")
         alert = Alert.decode(data)
+        if self._trace is not None:
+            self._trace.alert("received", alert.level, alert.description)
         if alert.description == AlertDescription.close_notify:
             self.peer_closed = True
             if self._sent_close_notify:
@@ -327,16 +472,32 @@ class Connection:
         if alert.description == AlertDescription.user_canceled:
             # RFC 8446 6.1: user_canceled is followed by close_notify.
             return
+        if alert.level == AlertLevel.warning and self.negotiated.version == TLS12_NAME:
+            # RFC 5246 7.2: TLS 1.2 warnings (e.g. no_renegotiation) are not fatal.
+            return
         # RFC 8446 6: every other alert is fatal, whatever its level says.
         raise PeerAlert(alert.description)
 
     def _on_change_cipher_spec(self, data: bytes) -> None:
-        """RFC 8446 5: drop one dummy CCS during the handshake, nothing else."""
+        """RFC 8446 5: drop one dummy CCS during the handshake, nothing else.
+
+        In TLS 1.2 the record is the real switch to the new read keys
+        (RFC 5246 7.1): the state waiting for it installs them.
+        """
         if data != _CCS_BODY:
             raise UnexpectedMessage("change_cipher_spec with a value other than 0x01")
+        if self.negotiated.version == TLS12_NAME:
+            self._tls12_change_cipher_spec()
+            return
         if self.handshake_complete or self._ccs_received or not self._handshake_begun():
             raise UnexpectedMessage("unexpected change_cipher_spec record")
         self._ccs_received = True
+
+    def _tls12_change_cipher_spec(self) -> None:
+        handler = getattr(self._state, "handle_change_cipher_spec", None)
+        if handler is None or self._reassembler.has_partial:
+            raise UnexpectedMessage("unexpected change_cipher_spec record")
+        self._state = handler(self)
 
     def _handshake_begun(self) -> bool:
         """A dummy CCS may only follow the first ClientHello / ServerHello."""

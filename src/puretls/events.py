@@ -6,7 +6,11 @@ Small frozen records in the h11 manner: the caller feeds bytes in with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from puretls.session import ClientSession
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +40,8 @@ class NewSessionTicketReceived:
 
     ticket_lifetime: int
     ticket: bytes
+    # What to put in ``TLSConfig.session`` to resume with this ticket.
+    session: ClientSession | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,18 +2,17 @@
 
 RFC 8446 bounds records (5.1) and vectors, but leaves many costs a peer can
 impose unbounded: a ClientHello may carry thousands of extensions and key
-shares, a Certificate message dozens of certificates, a handshake message may
-trickle in one byte per record, and a peer may send KeyUpdate after KeyUpdate
-without ever sending data.  Each limit here has a safe default in
-:class:`~puretls.config.TLSConfig`; crossing one raises a :class:`TLSError`
-whose alert the connection sends, after which the connection drops what it
-buffered.
+shares, a Certificate message dozens of certificates, and a handshake
+message may trickle in one byte per record.  (KeyUpdate floods are bounded
+by ``max_peer_key_updates`` in :mod:`puretls.handshake.key_update`.)  Each
+limit here has a safe default in :class:`~puretls.config.TLSConfig`;
+crossing one raises a :class:`TLSError` whose alert the connection sends,
+after which the connection drops what it buffered.
 
-The connection calls :class:`LimitGuard` at three points: for every
-handshake record that leaves a message incomplete, for every decoded
-handshake message (before the state machine sees it), and for every
-application data record.  Keeping the checks here keeps the states about the
-protocol and the limits in one readable place.
+The connection calls :class:`LimitGuard` at two points: for every handshake
+record that leaves a message incomplete, and for every decoded handshake
+message (before the state machine sees it).  Keeping the checks here keeps
+the states about the protocol and the limits in one readable place.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from puretls.config import TLSConfig
 from puretls.enums import AlertDescription
 from puretls.errors import CertificateError, DecodeError, IllegalParameter, UnexpectedMessage
-from puretls.messages import Certificate, ClientHello, HandshakeMessage, KeyShare, KeyUpdate
+from puretls.messages import Certificate, ClientHello, HandshakeMessage, KeyShare
 
 
 def _count_extensions(message: HandshakeMessage) -> int:
@@ -41,8 +40,6 @@ class LimitGuard:
     config: TLSConfig
     # Records that carried part of the handshake message still incomplete.
     fragments_pending: int = 0
-    # Peer KeyUpdates since the last application data record.
-    key_updates_in_a_row: int = 0
 
     def on_handshake_record(self, message_incomplete: bool) -> None:
         """One handshake record arrived; ``message_incomplete``: it left a partial message.
@@ -75,11 +72,6 @@ class LimitGuard:
             self._check_key_shares(message)
         elif isinstance(message, Certificate):
             self._check_certificate_chain(message)
-        if isinstance(message, KeyUpdate):
-            self._count_key_update()
-
-    def on_application_data(self) -> None:
-        self.key_updates_in_a_row = 0
 
     def _check_key_shares(self, hello: ClientHello) -> None:
         # A server computes at most one shared secret, but every share is
@@ -106,16 +98,4 @@ class LimitGuard:
                 f"peer's certificate chain is {size} bytes, more than the limit of "
                 f"{config.max_certificate_chain_size} (max_certificate_chain_size)",
                 alert=AlertDescription.bad_certificate,
-            )
-
-    def _count_key_update(self) -> None:
-        # RFC 8446 4.6.3 puts no bound on KeyUpdates; each costs an HKDF and,
-        # with update_requested, a reply.  A peer that sends many without
-        # any data in between is only burning our CPU.
-        self.key_updates_in_a_row += 1
-        limit = self.config.max_key_updates_in_a_row
-        if self.key_updates_in_a_row > limit:
-            raise UnexpectedMessage(
-                f"peer sent more than {limit} KeyUpdates without application data "
-                "(max_key_updates_in_a_row)"
             )

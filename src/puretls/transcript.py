@@ -27,7 +27,7 @@ def _new_hash(hash_name: str) -> Any:
 class Transcript:
     """Transcript-Hash over the handshake messages, headers included."""
 
-    __slots__ = ("_buffer", "_first_type", "_hash", "_hash_name", "_messages")
+    __slots__ = ("_buffer", "_first_type", "_hash", "_hash_name", "_kept", "_messages")
 
     def __init__(self, hash_name: str | None = None) -> None:
         self._hash_name: str | None = None
@@ -37,6 +37,9 @@ class Transcript:
         self._buffer = bytearray()
         self._messages = 0
         self._first_type: int | None = None
+        # TLS 1.2 CertificateVerify signs the messages themselves (RFC 5246
+        # 7.4.8), not their hash: kept only after keep_messages().
+        self._kept: bytearray | None = None
         if hash_name is not None:
             self.set_hash(hash_name)
 
@@ -58,8 +61,23 @@ class Transcript:
         self._hash_name = hash_name
         self._hash = h
 
+    def keep_messages(self) -> None:
+        """Keep every message from now on (and those still buffered) for TLS 1.2."""
+        if self._kept is None:
+            if self._hash is not None and self._messages:
+                raise InternalError("messages already hashed cannot be kept")
+            self._kept = bytearray(self._buffer)
+
+    def messages(self) -> bytes:
+        """All handshake messages so far; only after :meth:`keep_messages`."""
+        if self._kept is None:
+            raise InternalError("transcript does not keep its messages")
+        return bytes(self._kept)
+
     def update(self, message: bytes) -> None:
         """Add one complete handshake message (4-byte header included)."""
+        if self._kept is not None:
+            self._kept += message
         if self._messages == 0:
             self._first_type = message[0] if message else None
         if self._hash is None:

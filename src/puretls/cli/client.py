@@ -18,6 +18,7 @@ import threading
 from typing import BinaryIO, TextIO
 
 import puretls as tls
+from puretls.cli import resumption
 from puretls.cli.common import (
     DEFAULT_TIMEOUT,
     add_tls_options,
@@ -28,6 +29,7 @@ from puretls.cli.common import (
 )
 from puretls.cli.failures import describe_error
 from puretls.cli.report import certificate_rows, connection_rows, format_rows, peer_certificate
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.ocsp import describe_ocsp_response
 from puretls.sslcompat.constants import CERT_NONE, PROTOCOL_TLS_CLIENT
 
@@ -60,6 +62,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"connect and handshake timeout (default {DEFAULT_TIMEOUT:g})",
     )
     add_tls_options(parser)
+    resumption.add_client_options(parser)
+    add_trace_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -82,7 +86,10 @@ def build_context(args: argparse.Namespace) -> ssl.SSLContext:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_client(args, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+    try:
+        return run_client(args, sys.stdin.buffer, sys.stdout.buffer, sys.stderr)
+    finally:
+        finish_trace(args, sys.stderr)
 
 
 def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err: TextIO) -> int:
@@ -90,6 +97,7 @@ def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err:
     try:
         host, port = parse_host_port(args.target, 443)
         context = build_context(args)
+        start_trace(context, args, err, f"puretls client -> {args.target}")
     except (ValueError, OSError) as exc:
         print(f"puretls: {describe_error(exc)}", file=err)
         return 2
@@ -101,7 +109,13 @@ def run_client(args: argparse.Namespace, stdin: BinaryIO, stdout: BinaryIO, err:
         )
     address = format_address(host, port)
     try:
-        sock = connect(context, host, port, args.servername or host, args.timeout)
+        name = args.servername or host
+        if resumption.wanted(args):
+            sock = resumption.reconnect(
+                context, host, port, name, args.timeout, args.early_data, err
+            )
+        else:
+            sock = connect(context, host, port, name, args.timeout)
     except (OSError, ValueError) as exc:
         reason = describe_error(exc, address=address, timeout=args.timeout)
         print(f"puretls: {reason}", file=err)

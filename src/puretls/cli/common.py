@@ -59,8 +59,14 @@ def add_tls_options(parser: argparse.ArgumentParser) -> None:
     """Options the client and the server both take."""
     parser.add_argument("--alpn", metavar="LIST", help="ALPN protocols, e.g. h2,http/1.1")
     parser.add_argument("--tls1.3", dest="tls13", action="store_true", help="allow TLS 1.3 only")
+    parser.add_argument("--tls1.2", dest="tls12", action="store_true", help="allow TLS 1.2 only")
     parser.add_argument(
         "--ciphersuites", metavar="LIST", help="TLS 1.3 cipher suites in preference order"
+    )
+    parser.add_argument(
+        "--ciphers",
+        metavar="STRING",
+        help="TLS 1.2 suites as an OpenSSL cipher string, e.g. ECDHE+AESGCM:AES128-GCM-SHA256",
     )
     parser.add_argument("--groups", metavar="LIST", help="key exchange groups, e.g. x25519")
     parser.add_argument("--keylog", metavar="FILE", help="append NSS key log lines (secrets!)")
@@ -71,6 +77,15 @@ def apply_tls_options(context: ssl.SSLContext, args: argparse.Namespace) -> None
     """Configure ``context`` from the shared options; ValueError names a bad one."""
     if args.tls13:
         context.minimum_version = TLSVersion.TLSv1_3
+    if getattr(args, "tls12", False):
+        if args.tls13:
+            raise ValueError("--tls1.2 and --tls1.3 exclude each other")
+        context.maximum_version = TLSVersion.TLSv1_2
+    if getattr(args, "ciphers", None):
+        try:
+            context.set_ciphers(args.ciphers)
+        except ssl.SSLError:
+            raise ValueError(f"--ciphers {args.ciphers!r} selects no cipher suite") from None
     if args.alpn:
         context.set_alpn_protocols(split_list(args.alpn))
     if args.ciphersuites:
@@ -96,20 +111,17 @@ def send_close_notify(sock: ssl.SSLSocket) -> None:
     TLS 1.3 allows a half-close: after our close_notify we may keep reading
     what the peer still sends.  ``SSLSocket.unwrap()`` cannot express that
     (it returns the plain socket once the peer's close_notify is in, and
-    anything the peer sent before it is gone with the TLS layer), so on a
-    puretls socket the close goes through its SSLObject, which stays in
-    place.  Any other ssl-compatible socket gets a non-blocking ``unwrap()``,
-    which sends close_notify and then reports that the peer's is pending.
+    anything the peer sent before it is gone with the TLS layer), so a
+    puretls socket uses its ``half_close()``.  Any other ssl-compatible
+    socket gets a non-blocking ``unwrap()``, which sends close_notify and
+    then reports that the peer's is pending.
     """
-    sslobj = getattr(sock, "_pt_obj", None)
-    flush = getattr(sock, "_pt_flush", None)
+    half_close = getattr(sock, "half_close", None)
     timeout = sock.gettimeout()
     try:
-        if sslobj is not None and callable(flush):
-            with contextlib.suppress(ssl.SSLWantReadError):
-                sslobj.unwrap()
+        if callable(half_close):
             sock.settimeout(DEFAULT_TIMEOUT)
-            flush()
+            half_close()
         else:
             sock.setblocking(False)
             with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLWantWriteError):

@@ -10,6 +10,7 @@ section 2, and the RFC 8448 key schedule self-check ends the show.
 from __future__ import annotations
 
 import argparse
+import io
 import ssl
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from puretls.cli.report import (
     signature_scheme_name,
 )
 from puretls.cli.server import Server, build_context, make_throwaway_certificate
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.sslcompat.constants import PROTOCOL_TLS_CLIENT, TLSVersion
 
 _ALPN = "http/1.1"
@@ -55,12 +57,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "send GET / and show the handshake steps and the response.",
     )
     parser.add_argument("--tls1.3", dest="tls13", action="store_true", help="allow TLS 1.3 only")
+    parser.add_argument(
+        "--tls1.2",
+        dest="tls12",
+        action="store_true",
+        help="show a TLS 1.2 handshake and compare it with TLS 1.3",
+    )
     parser.add_argument("--no-selfcheck", action="store_true", help="skip the RFC 8448 check")
+    add_trace_options(parser, text=False)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_demo(args, sys.stdout)
+    try:
+        return run_demo(args, sys.stdout)
+    finally:
+        finish_trace(args, sys.stdout)
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -86,7 +98,8 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     thread.start()
     address = format_address(*server.address)
     say = _printer(out)
-    say("puretls demo: one TLS 1.3 connection on loopback, step by step")
+    version = "TLS 1.2" if getattr(args, "tls12", False) else "TLS 1.3"
+    say(f"puretls demo: one {version} connection on loopback, step by step")
     say("")
     say(f"server: listening on {address}, certificate for localhost from a throwaway CA")
     say(f"client: connects to {address}, trusts only that CA, expects the name 'localhost'")
@@ -94,8 +107,17 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
         client_context: ssl.SSLContext = tls.SSLContext(PROTOCOL_TLS_CLIENT)
         client_context.load_verify_locations(cafile=str(ca_path))
         client_context.set_alpn_protocols([_ALPN])
+        # The demo traces its own loopback connection, secrets and all.
+        args.trace, args.reveal_secrets = True, True
+        if getattr(args, "trace_html", None) is None:
+            args.trace_html = str(Path(tempfile.gettempdir()) / "puretls-demo-trace.html")
+        # Kept until the steps are explained, then printed in full.
+        trace_text = io.StringIO()
+        start_trace(client_context, args, trace_text, f"puretls demo -> {address}")
         if args.tls13:
             client_context.minimum_version = TLSVersion.TLSv1_3
+        if getattr(args, "tls12", False):
+            client_context.maximum_version = TLSVersion.TLSv1_2
         sock = connect(client_context, *server.address, "localhost", DEFAULT_TIMEOUT)
         with sock:
             request = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -104,6 +126,8 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
             say("")
             say(f"The handshake ({sock.version()}), as the client saw it:")
             _explain_handshake(sock, say)
+            if sock.version() == "TLSv1.2":
+                _compare_with_tls13(say)
     finally:
         server.stop()
         thread.join(timeout=5)
@@ -112,6 +136,9 @@ def _demo(args: argparse.Namespace, scratch: Path, out: TextIO) -> int:
     _show_exchange(request, reply, say)
     for line in server_log:
         say(f"server log: {line}")
+    say("")
+    say("The whole connection, record by record and secret by secret, as the client saw it:")
+    out.write(trace_text.getvalue())
     return 0 if reply.startswith(b"HTTP/1.1 200 ") else 1
 
 
@@ -158,8 +185,19 @@ class _Explainer:
         self.hrr = bool(getattr(negotiated_state(sock), "hello_retry_request", False))
         self.subject, self.issuer = _names(peer_certificate(sock))
         self.client_hellos = 0
+        self.tls12 = sock.version() == "TLSv1.2"
 
     def __call__(self, name: str, direction: str) -> list[str]:
+        if self.tls12 and name == "ClientHello":
+            return [
+                "offers TLS 1.2 only: cipher suites, groups, signature schemes, SNI, ALPN,",
+                "extended_master_secret; no key share, the server has not chosen a group yet",
+            ]
+        if self.tls12 and name == "ServerHello":
+            return [
+                f"the server picks {self.suite}; no keys exist yet, so the whole",
+                "TLS 1.2 handshake up to Finished travels in clear",
+            ]
         if name == "ClientHello":
             self.client_hellos += 1
             if self.client_hellos > 1:
@@ -173,6 +211,10 @@ class _Explainer:
                 f"the server prefers {self.group}, for which the client sent no key share:",
                 "it asks the client to try again (RFC 8446 4.1.4)",
             ]
+        if self.tls12:
+            explained = _explain_tls12(name, direction)
+            if explained is not None:
+                return explained
         if name == "ServerHello":
             return [
                 f"the server picks {self.suite} and {self.group} and sends its key share;",
@@ -205,6 +247,51 @@ class _Explainer:
         if name == "NewSessionTicket":
             return ["a ticket the client may use to resume this session later"]
         return []
+
+
+_TLS12_STEPS = {
+    "Certificate12": ["the server's certificate chain, sent in clear in TLS 1.2"],
+    "CertificateStatus": ["a stapled OCSP response for the server's certificate"],
+    "ServerKeyExchange": [
+        "the server's ECDHE key share, signed with its certificate key together with",
+        "both randoms: only now does the client learn the group (RFC 8422 5.4)",
+    ],
+    "CertificateRequest12": ["the server asks for a client certificate"],
+    "ServerHelloDone": ["the end of the server's first flight: round trip one is over"],
+    "ClientKeyExchange": [
+        "the client's key share (or, for RSA key exchange, the pre-master secret",
+        "encrypted to the server's key); both sides derive the master secret",
+    ],
+    "NewSessionTicket12": ["a ticket the client may use to resume this session (RFC 5077)"],
+}
+
+
+def _explain_tls12(name: str, direction: str) -> list[str] | None:
+    if name in _TLS12_STEPS:
+        return _TLS12_STEPS[name]
+    if name == "Finished" and direction == "sent":
+        return [
+            "after a change_cipher_spec record: the client's PRF over the handshake,",
+            "the first message under the new keys",
+        ]
+    if name == "Finished":
+        return [
+            "after the server's change_cipher_spec: its PRF over the handshake; the end",
+            "of round trip two, and only now may the client send application data",
+        ]
+    return None
+
+
+def _compare_with_tls13(say: Callable[[str], None]) -> None:
+    say("")
+    say("TLS 1.2 next to TLS 1.3:")
+    say("  TLS 1.2: ClientHello -> ServerHello .. ServerHelloDone (round trip 1),")
+    say("           ClientKeyExchange, ChangeCipherSpec, Finished -> ChangeCipherSpec,")
+    say("           Finished (round trip 2): data flows after two round trips.")
+    say("  TLS 1.3: the key share rides in the ClientHello, so the server answers with")
+    say("           its whole flight at once: data flows after one round trip, and the")
+    say("           certificate is encrypted. The extra TLS 1.2 round trip is the key")
+    say("           exchange the client could only start after ServerKeyExchange.")
 
 
 def _names(der: bytes | None) -> tuple[str, str]:

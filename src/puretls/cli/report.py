@@ -24,10 +24,6 @@ def format_rows(rows: Sequence[tuple[str, str]], indent: str = "") -> str:
 def negotiated_state(sock: Any) -> Any:
     """The sans-I/O connection's ``negotiated`` record, if this is a puretls socket."""
     connection = getattr(sock, "connection", None)
-    if connection is None:
-        # puretls's SSLSocket keeps its SSLObject, which exposes ``connection``.
-        sslobj = getattr(sock, "_pt_obj", None) or getattr(sock, "_sslobj", None)
-        connection = getattr(sslobj, "connection", None)
     return getattr(connection, "negotiated", None)
 
 

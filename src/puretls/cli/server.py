@@ -37,6 +37,7 @@ from puretls.cli.report import (
     handshake_messages,
     negotiated_state,
 )
+from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
 from puretls.sslcompat.constants import PROTOCOL_TLS_SERVER
 
 _CHUNK = 16384
@@ -84,7 +85,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"close an established connection idle this long (default {IDLE_TIMEOUT:g})",
     )
     add_tls_options(parser)
+    parser.add_argument(
+        "--early-data",
+        action="store_true",
+        help="accept 0-RTT early data (up to 16 KiB; replayable) and show it as early",
+    )
+    add_trace_options(parser)
     parser.set_defaults(run=run, mode="http")
+
+
+EARLY_DATA_LIMIT = 16384
 
 
 def make_throwaway_certificate(directory: Path) -> tuple[Path, Path, Path]:
@@ -191,6 +201,10 @@ class Server:
             cipher = sock.cipher()
             summary = f"{sock.version()} {cipher[0] if cipher else '?'} {group_name(sock)}"
             self._log(f"{peer}  handshake ok: {summary}")
+            early = getattr(sock, "received_early_data", b"")
+            if early:
+                first = early.split(b"\n", 1)[0].decode("latin-1").rstrip()
+                self._log(f"{peer}  EARLY DATA (0-RTT, replayable) {len(early)} bytes: {first}")
         return sock
 
     def _echo(self, sock: ssl.SSLSocket) -> None:
@@ -253,6 +267,11 @@ def page_rows(sock: ssl.SSLSocket) -> list[tuple[str, str]]:
         rows.append(("server name (SNI)", str(server_name)))
     if getattr(negotiated, "hello_retry_request", False):
         rows.append(("HelloRetryRequest", "yes (the client's first key share was not usable)"))
+    if getattr(sock, "session_reused", False):
+        rows.append(("session", "resumed (PSK from a ticket)"))
+    early = getattr(sock, "received_early_data", b"")
+    if early:
+        rows.append(("early data", f"{len(early)} bytes accepted as 0-RTT (replayable)"))
     messages = handshake_messages(sock)
     if messages:
         steps = [f"{name} ({direction})" if direction else name for name, direction in messages]
@@ -313,6 +332,9 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
                 f"{ca_path} localhost:{args.port}  or  curl --cacert {ca_path} ..."
             )
         apply_tls_options(context, args)
+        if getattr(args, "early_data", False):
+            context.max_early_data_size = EARLY_DATA_LIMIT  # type: ignore[attr-defined]
+        start_trace(context, args, sys.stdout, "puretls server")
         server = Server(
             context,
             host=args.host,
@@ -338,6 +360,7 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        finish_trace(args, sys.stdout)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

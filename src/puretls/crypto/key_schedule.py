@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from puretls.errors import DecryptError, InternalError
 
@@ -38,6 +41,46 @@ def empty_hash(hash_name: str) -> bytes:
     return hashlib.new(hash_name).digest()
 
 
+# --- Observing the schedule (for puretls.trace) -----------------------------
+
+# Every schedule step is HKDF-Extract or HKDF-Expand-Label, so reporting those
+# two shows every secret, label and transcript hash in order, whichever stage
+# or helper asked for it.  The observer is set by the connection only while a
+# traced connection is working (a ContextVar, so threads and asyncio tasks
+# never see another connection's observer); when nobody traces, the cost is
+# one ContextVar lookup per step.
+KeyScheduleObserver = Callable[[str, bytes, bytes, bytes, bytes], None]
+"""``observer(operation, secret_or_salt, label_or_ikm, context, output)``.
+
+``operation`` is ``"extract"`` (salt, IKM, b"", PRK) or ``"expand_label"``
+(secret, label without "tls13 ", context, output).
+"""
+
+_observer: ContextVar[KeyScheduleObserver | None] = ContextVar("puretls_ks", default=None)
+# How many observed blocks are open in any thread or task: while it is zero
+# (nobody traces) a step costs one global read, not a ContextVar lookup.
+_observing = 0
+
+
+@contextmanager
+def observed(observer: KeyScheduleObserver) -> Iterator[None]:
+    """Report every schedule step to ``observer`` inside the ``with`` block."""
+    global _observing
+    token = _observer.set(observer)
+    _observing += 1
+    try:
+        yield
+    finally:
+        _observing -= 1
+        _observer.reset(token)
+
+
+def _report(operation: str, a: bytes, b: bytes, c: bytes, output: bytes) -> None:
+    observer = _observer.get()
+    if observer is not None:
+        observer(operation, a, b, c, output)
+
+
 # --- HKDF (RFC 5869) and the TLS 1.3 wrappers (RFC 8446 7.1) ---------------
 
 
@@ -45,7 +88,10 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM) (RFC 5869 2.2)."""
     # RFC 5869 2.2: an empty salt means HashLen zero bytes; HMAC pads the
     # key with zeros anyway, so both spellings give the same PRK.
-    return hmac.digest(salt, ikm, hash_name)
+    prk = hmac.digest(salt, ikm, hash_name)
+    if _observing:
+        _report("extract", salt, ikm, b"", prk)
+    return prk
 
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
@@ -91,7 +137,10 @@ def hkdf_expand_label(
     hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
     """HKDF-Expand-Label; ``label`` is given without the "tls13 " prefix."""
-    return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+    output = hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+    if _observing:
+        _report("expand_label", secret, label, context, output)
+    return output
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:

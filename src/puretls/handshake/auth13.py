@@ -292,13 +292,18 @@ def certificate_message(
     return compress_certificate(certificate, algorithm)
 
 
+def server_staple(config: TLSConfig, hello: ClientHello, certified: CertifiedKey) -> bytes | None:
+    """The OCSP response to staple for ``certified``, if the client asked (RFC 6066 8)."""
+    if find_extension(hello.extensions, StatusRequest) is None or not config.ocsp_responses:
+        return None
+    return config.ocsp_responses(certified.chain[0])
+
+
 def server_certificate_message(
     config: TLSConfig, hello: ClientHello, certified: CertifiedKey, io: HandshakeIO
 ) -> Certificate | CompressedCertificate:
     """The server's Certificate, with an OCSP staple when asked and available."""
-    staple = None
-    if find_extension(hello.extensions, StatusRequest) is not None and config.ocsp_responses:
-        staple = config.ocsp_responses(certified.chain[0])
+    staple = server_staple(config, hello, certified)
     io.negotiated.ocsp_response = staple
     compress = find_extension(hello.extensions, CompressCertificate)
     return certificate_message(
@@ -351,12 +356,12 @@ def receive_server_certificate(
     verified = verifier.verify(chain, config.server_name, now)
     leaf = verified.leaf
     check_leaf_key_usage(leaf)
-    _check_staple(config, negotiated.ocsp_response, verified.certificates, now)
+    check_staple(config, negotiated.ocsp_response, verified.certificates, now)
     negotiated.verified_chain = verified.certificates
     return public_key
 
 
-def _check_staple(
+def check_staple(
     config: TLSConfig,
     staple: bytes | None,
     path: tuple[x509.Certificate, ...],

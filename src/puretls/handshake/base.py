@@ -21,6 +21,11 @@ from puretls.messages import Extension, HandshakeMessage, NewSessionTicket
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from puretls.enums import AlertDescription
+    from puretls.handshake.session12 import TLS12Session
+    from puretls.record.protection import RecordProtection
+    from puretls.session import ClientSession
+
 
 @dataclass(slots=True, kw_only=True)
 class Negotiated:
@@ -40,6 +45,9 @@ class Negotiated:
     # Server: the client offered post_handshake_auth (RFC 8446 4.2.6).
     post_handshake_auth: bool = False
     session_resumed: bool = False
+    # TLS 1.2 only: RFC 7627 in use, and the session to resume later.
+    extended_master_secret: bool = False
+    tls12_session: TLS12Session | None = None
     hello_retry_request: bool = False
     client_random: bytes = b""
     # Client: the NewSessionTickets received so far (RFC 8446 4.6.1), kept
@@ -50,6 +58,14 @@ class Negotiated:
     # "received".
     messages: list[str] = field(default_factory=list)
     message_directions: list[str] = field(default_factory=list)
+    # 0-RTT (RFC 8446 4.2.10): offered (client) and accepted or not (both).
+    early_data_offered: bool = False
+    early_data_accepted: bool | None = None
+    max_early_data_size: int = 0
+    # RFC 8446 7.5 early exporter, when 0-RTT keys exist; never in a repr.
+    early_exporter_master_secret: bytes = field(default=b"", repr=False)
+    # Client: resumable sessions built from the NewSessionTickets received.
+    sessions: list[ClientSession] = field(default_factory=list)
 
     def log_message(self, name: str, direction: str) -> None:
         self.messages.append(name)
@@ -74,8 +90,20 @@ class HandshakeIO(Protocol):
     def set_read_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         """Expect everything received from now on under keys from ``secret``."""
 
+    def clear_write_key(self) -> None:
+        """Send plaintext records again (a client's second ClientHello after 0-RTT)."""
+
     def skip_early_data(self, enabled: bool) -> None:
         """Drop undecryptable 0-RTT records up to the limit (RFC 8446 4.2.10)."""
+
+    def set_write_protection(self, protection: RecordProtection) -> None:
+        """TLS 1.2: protect everything sent from now on with ``protection``."""
+
+    def set_read_protection(self, protection: RecordProtection) -> None:
+        """TLS 1.2: expect everything received from now on under ``protection``."""
+
+    def send_warning_alert(self, description: AlertDescription) -> None:
+        """Send a warning alert and carry on (TLS 1.2 no_renegotiation)."""
 
     def emit(self, event: Event) -> None:
         """Report an event to the application."""

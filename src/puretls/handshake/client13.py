@@ -28,7 +28,7 @@ from puretls.errors import (
     ProtocolVersionError,
 )
 from puretls.events import HandshakeComplete, NewSessionTicketReceived
-from puretls.handshake import auth13
+from puretls.handshake import auth13, client12, early_data, psk13
 from puretls.handshake.base import HandshakeIO, State, check_offered, unexpected
 from puretls.handshake.common13 import (
     DOWNGRADE_SENTINELS,
@@ -74,6 +74,8 @@ class _Offer:
     key_exchanges: dict[int, KeyExchange]
     extensions: tuple[Extension, ...]
     offered_types: frozenset[int]
+    psk: psk13.ClientPskOffer | None = None
+    ccs_sent: bool = False
 
 
 def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) -> ClientHello:
@@ -83,25 +85,36 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
     # RFC 6066 3: literal IP addresses are not permitted in server_name.
     if name and not is_ip_address(name):
         exts.append(ServerName(host_name=name.rstrip(".")))
-    exts += [
-        SupportedVersions(versions=(TLS13,)),
-        SupportedGroups(groups=config.groups),
-        SignatureAlgorithms(schemes=config.signature_schemes),
-        KeyShare(
-            client_shares=tuple(
-                KeyShareEntry(group=g, key_exchange=kx.public_bytes())
-                for g, kx in offer.key_exchanges.items()
-            )
-        ),
-        # Without psk_key_exchange_modes a server must not send tickets
-        # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
-        PskKeyExchangeModes(modes=(PskKeyExchangeMode.psk_dhe_ke,)),
-    ]
+    if config.max_version < TLS13:  # a TLS 1.2-only hello (client12)
+        exts += [
+            SupportedGroups(groups=config.groups),
+            SignatureAlgorithms(schemes=config.signature_schemes),
+        ]
+    else:
+        exts += [
+            SupportedVersions(versions=client12.offered_versions(config)),
+            SupportedGroups(groups=config.groups),
+            SignatureAlgorithms(schemes=config.signature_schemes),
+            KeyShare(
+                client_shares=tuple(
+                    KeyShareEntry(group=g, key_exchange=kx.public_bytes())
+                    for g, kx in offer.key_exchanges.items()
+                )
+            ),
+            # Without psk_key_exchange_modes a server must not send tickets
+            # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
+            PskKeyExchangeModes(
+                modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)
+            ),
+        ]
+    exts += client12.hello_extensions(config)
     exts += auth13.client_hello_extensions(config)
     if config.alpn_protocols:
         exts.append(ALPN(protocols=config.alpn_protocols))
     if cookie is not None:
         exts.append(Cookie(cookie=cookie))
+    if offer.psk is not None:
+        exts += offer.psk.extensions()  # RFC 8446 4.2.11: pre_shared_key last
     return ClientHello(
         random=offer.random,
         legacy_session_id=offer.session_id,
@@ -110,9 +123,13 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
     )
 
 
-def _send_client_hello(io: HandshakeIO, offer: _Offer, cookie: bytes | None) -> bytes:
+def _send_client_hello(
+    io: HandshakeIO, offer: _Offer, cookie: bytes | None, transcript: Transcript | None = None
+) -> bytes:
     """Send a ClientHello and remember what it offered, as sent."""
     hello = _build_client_hello(io.config, offer, cookie)
+    if offer.psk is not None:
+        hello = psk13.bind(io.config, hello, offer.psk, transcript)
     raw = io.send_handshake(hello)
     if io.config.message_hook is not None:
         sent = decode_handshake(raw[0], raw[4:])
@@ -124,30 +141,41 @@ def _send_client_hello(io: HandshakeIO, offer: _Offer, cookie: bytes | None) -> 
 
 
 def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
-    suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
+    suites: tuple[int, ...] = ()
+    if config.max_version >= TLS13:
+        suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
+    suites += client12.offered_suites(config)
     if not suites:
-        raise HandshakeFailure("no TLS 1.3 cipher suite is enabled")
+        raise HandshakeFailure("no cipher suite is enabled for the allowed TLS versions")
     return suites
 
 
 def start(io: HandshakeIO) -> State:
     """Send the first ClientHello; the handshake then waits for ServerHello."""
     config = io.config
-    if config.max_version < TLS13:
-        raise ProtocolVersionError("TLS 1.3 is disabled and TLS 1.2 is not available yet")
+    if config.max_version < TLS13 and not client12.offers_tls12(config):
+        raise ProtocolVersionError("no TLS version between minimum_version and maximum_version")
     groups = config.key_share_groups or config.groups[:1]
+    if config.max_version < TLS13:
+        groups = ()
+    session_id = client12.resumption_session_id(config)
+    if session_id is None:
+        # RFC 8446 D.4: a non-empty session id turns on middlebox mode.
+        session_id = config.rng(32) if config.middlebox_compat else b""
     offer = _Offer(
         random=config.rng(32),
-        # RFC 8446 D.4: a non-empty session id turns on middlebox mode.
-        session_id=config.rng(32) if config.middlebox_compat else b"",
+        session_id=session_id,
         cipher_suites=_tls13_suites(config),
         key_exchanges={g: generate_key_exchange(g, config.rng) for g in groups},
         extensions=(),
         offered_types=frozenset(),
     )
     io.negotiated.client_random = offer.random
+    offer.psk = psk13.client_offer(config, offer.cipher_suites)
     transcript = Transcript()
-    transcript.update(_send_client_hello(io, offer, cookie=None))
+    raw_hello = _send_client_hello(io, offer, cookie=None)
+    transcript.update(raw_hello)
+    offer.ccs_sent = early_data.client_start(io, offer.psk, raw_hello)
     return ExpectServerHello(offer=offer, transcript=transcript, retried=False)
 
 
@@ -163,7 +191,21 @@ class ExpectServerHello:
             return self._process_hello_retry_request(message, raw, io)
         if not isinstance(message, ServerHello):
             raise unexpected(message, self)
+        if client12.is_tls12_server_hello(message):  # the server chose TLS 1.2
+            early_data.client_retry(io)  # no 0-RTT in TLS 1.2: back to plaintext
+            return client12.handle_server_hello(message, raw, io, self._offer12())
         return self._process_server_hello(message, raw, io)
+
+    def _offer12(self) -> client12.Offer12:
+        offer = self.offer
+        return client12.Offer12(
+            client_random=offer.random,
+            session_id=offer.session_id,
+            cipher_suites=offer.cipher_suites,
+            offered_types=offer.offered_types,
+            transcript=self.transcript,
+            retried=self.retried,
+        )
 
     def _check_common(self, hello: ServerHello | HelloRetryRequest) -> CipherSuiteInfo:
         """Checks shared by ServerHello and HelloRetryRequest (RFC 8446 4.1.3)."""
@@ -219,9 +261,16 @@ class ExpectServerHello:
         self.transcript.set_hash(info.hash_name)
         self.transcript.rewrite_for_hello_retry_request()
         self.transcript.update(raw)
-        if io.config.middlebox_compat:
+        early_data.client_retry(io)
+        if offer.psk is not None:
+            kept = psk13.after_retry(offer.psk, info.hash_name)
+            offer.psk = kept if kept.candidates else None
+        if io.config.middlebox_compat and not offer.ccs_sent:
             io.send_change_cipher_spec()
-        raw_hello = _send_client_hello(io, offer, cookie.cookie if cookie else None)
+            offer.ccs_sent = True
+        raw_hello = _send_client_hello(
+            io, offer, cookie.cookie if cookie else None, self.transcript
+        )
         self.transcript.update(raw_hello)
         return ExpectServerHello(
             offer=offer, transcript=self.transcript, retried=True, retry_suite=hrr.cipher_suite
@@ -229,19 +278,23 @@ class ExpectServerHello:
 
     def _process_server_hello(self, hello: ServerHello, raw: bytes, io: HandshakeIO) -> State:
         info = self._check_common(hello)
+        psk = psk13.server_selected(hello, self.offer.psk, info)
         key_share = find_extension(hello.extensions, KeyShare)
-        if key_share is None or key_share.server_share is None:
+        shared_secret: bytes | None = None
+        share = key_share.server_share if key_share is not None else None
+        if share is not None:
+            kx = self.offer.key_exchanges.get(share.group)
+            if kx is None:
+                raise IllegalParameter("ServerHello key_share is for a group we sent no share for")
+            shared_secret = kx.exchange(share.key_exchange)
+        elif psk is None:
             raise MissingExtension("ServerHello has no key_share (and we offered no PSK)")
-        share = key_share.server_share
-        kx = self.offer.key_exchanges.get(share.group)
-        if kx is None:
-            raise IllegalParameter("ServerHello key_share is for a group we sent no share for")
-        shared_secret = kx.exchange(share.key_exchange)
         if not self.retried:  # after a retry the hash is already known
             self.transcript.set_hash(info.hash_name)
         self.transcript.update(raw)
         hello_hash = self.transcript.digest()
-        handshake_secret = ks.EarlySecret(info.hash_name).handshake_secret(shared_secret)
+        early = ks.EarlySecret(info.hash_name, psk.psk if psk is not None else None)
+        handshake_secret = early.handshake_secret(shared_secret)
         client_secret = handshake_secret.client_handshake_traffic_secret(hello_hash)
         server_secret = handshake_secret.server_handshake_traffic_secret(hello_hash)
         io.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_secret)
@@ -249,10 +302,14 @@ class ExpectServerHello:
         io.set_read_key(info, server_secret)
         # Alerts from here on go under our handshake key, which the server
         # now expects; the dummy change_cipher_spec still goes in clear.
-        io.set_write_key(info, client_secret)
+        # While 0-RTT may still be accepted, we keep writing early data.
+        first = psk is not None and psk is self._first_psk()
+        if not early_data.client_server_hello(io, first):
+            io.set_write_key(info, client_secret)
         negotiated = io.negotiated
         negotiated.cipher_suite = info
-        negotiated.group = share.group
+        negotiated.group = share.group if share is not None else None
+        negotiated.session_resumed = psk is not None
         return ExpectEncryptedExtensions(
             ctx=_ClientContext(
                 offer=self.offer,
@@ -261,9 +318,14 @@ class ExpectServerHello:
                 handshake_secret=handshake_secret,
                 client_secret=client_secret,
                 server_secret=server_secret,
-                ccs_sent=self.retried and io.config.middlebox_compat,
+                ccs_sent=self.offer.ccs_sent,
+                psk=psk is not None,
             )
         )
+
+    def _first_psk(self) -> psk13.PskCandidate | None:
+        offer = self.offer.psk
+        return offer.candidates[0] if offer is not None and offer.candidates else None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -277,6 +339,7 @@ class _ClientContext:
     client_secret: bytes
     server_secret: bytes
     ccs_sent: bool
+    psk: bool = False
     certificate_request: CertificateRequest | None = None
 
 
@@ -295,7 +358,10 @@ class ExpectEncryptedExtensions:
                 raise IllegalParameter("server selected an ALPN protocol we did not offer")
             io.negotiated.alpn_protocol = alpn.protocols[0].decode("ascii", "replace")
         io.negotiated.server_name = io.config.server_name
+        early_data.client_encrypted_extensions(io, message, self.ctx.suite, self.ctx.client_secret)
         self.ctx.transcript.update(raw)
+        if self.ctx.psk:  # RFC 8446 2.2: a PSK handshake has no certificates
+            return ExpectFinished(ctx=self.ctx)
         return ExpectCertificateOrCertificateRequest(ctx=self.ctx)
 
 
@@ -372,6 +438,7 @@ class ExpectFinished:
         io.keylog("SERVER_TRAFFIC_SECRET_0", server_app)
         io.keylog("EXPORTER_SECRET", exporter)
         io.set_read_key(ctx.suite, server_app)
+        early_data.client_end_of_early_data(io, ctx.transcript, ctx.suite, ctx.client_secret)
         if not ctx.ccs_sent and io.config.middlebox_compat:
             io.send_change_cipher_spec()
         if ctx.certificate_request is not None:
@@ -387,7 +454,12 @@ class ExpectFinished:
             resumption_master_secret=master.resumption_master_secret(ctx.transcript.digest()),
             transcript=ctx.transcript,
         )
-        io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
+        io.emit(
+            HandshakeComplete(
+                alpn_protocol=io.negotiated.alpn_protocol,
+                session_resumed=io.negotiated.session_resumed,
+            )
+        )
         return traffic
 
 
@@ -411,9 +483,13 @@ class ClientTraffic:
             return self
         if isinstance(message, NewSessionTicket):
             io.negotiated.session_tickets.append(message)
+            session = psk13.session_from_ticket(
+                io, message, self.suite, self.resumption_master_secret
+            )
+            io.negotiated.sessions.append(session)
             io.emit(
                 NewSessionTicketReceived(
-                    ticket_lifetime=message.ticket_lifetime, ticket=message.ticket
+                    ticket_lifetime=message.ticket_lifetime, ticket=message.ticket, session=session
                 )
             )
             return self

@@ -21,7 +21,7 @@ from puretls.crypto.signatures import (
     verify,
 )
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
-from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion
+from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import (
     HandshakeFailure,
     IllegalParameter,
@@ -31,7 +31,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
-from puretls.handshake import auth13
+from puretls.handshake import auth13, early_data, psk13, server12
 from puretls.handshake.base import HandshakeIO, State, unexpected
 from puretls.handshake.common13 import handle_key_update
 from puretls.messages import (
@@ -48,6 +48,8 @@ from puretls.messages import (
     KeyShare,
     KeyShareEntry,
     KeyUpdate,
+    PreSharedKey,
+    PskKeyExchangeModes,
     ServerHello,
     ServerName,
     SupportedGroups,
@@ -78,15 +80,20 @@ class _Choice:
     suite: CipherSuiteInfo
     group: int
     client_share: KeyShareEntry | None
+    psk: psk13.AcceptedPsk | None = None
+
+    @property
+    def needs_retry(self) -> bool:
+        """No usable key share, and one is needed (psk_ke needs none)."""
+        psk_ke = self.psk is not None and self.psk.mode == PskKeyExchangeMode.psk_ke
+        return self.client_share is None and not psk_ke
 
 
 def _check_versions(hello: ClientHello) -> None:
     """RFC 8446 4.2.1: TLS 1.3 is negotiated only through supported_versions."""
     versions = find_extension(hello.extensions, SupportedVersions)
     if versions is None or TLS13 not in versions.versions:
-        raise ProtocolVersionError(
-            "client does not offer TLS 1.3 (TLS 1.2 and below are not available yet)"
-        )
+        raise ProtocolVersionError("client does not offer TLS 1.3")
     if hello.legacy_compression_methods != b"\x00":
         # RFC 8446 4.1.2: exactly one byte, null compression.
         raise IllegalParameter("TLS 1.3 ClientHello must offer only null compression")
@@ -163,23 +170,31 @@ class ExpectClientHello:
         if not isinstance(message, ClientHello):
             raise unexpected(message, self)
         hello = message
+        if self.retry is None and server12.wants_tls12(io.config, hello):
+            return server12.handle_client_hello(hello, raw, io)
         _check_versions(hello)
         if self.retry is None:
             sni_acknowledged = _apply_sni(io, hello)
             io.negotiated.client_random = hello.random
         else:
             sni_acknowledged = io.negotiated.server_name is not None
-        choice = self._choose(io.config, hello)
-        if choice.client_share is None:
+        choice = self._choose(io, hello, raw)
+        if choice.needs_retry:
             return self._send_hello_retry_request(hello, raw, choice, io)
         return self._send_server_flight(hello, raw, choice, sni_acknowledged, io)
 
-    def _choose(self, config: TLSConfig, hello: ClientHello) -> _Choice:
+    def _choose(self, io: HandshakeIO, hello: ClientHello, raw: bytes) -> _Choice:
         if self.retry is None:
-            suite = _choose_suite(config, hello)
-            group, share = _choose_group(config, hello)
-            return _Choice(suite=suite, group=group, client_share=share)
-        return self._check_second_hello(hello)
+            suites = psk13.mutual_suites(io.config, hello)
+            psk = psk13.server_select(io, hello, raw, suites, None)
+            suite = psk.suite if psk is not None else _choose_suite(io.config, hello)
+            if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
+                return _Choice(suite=suite, group=0, client_share=None, psk=psk)
+            group, share = _choose_group(io.config, hello)
+            return _Choice(suite=suite, group=group, client_share=share, psk=psk)
+        choice = self._check_second_hello(hello)
+        choice.psk = psk13.server_select(io, hello, raw, [choice.suite], self.transcript)
+        return choice
 
     def _check_second_hello(self, hello: ClientHello) -> _Choice:
         """RFC 8446 4.1.2: the retried hello answers exactly what we asked."""
@@ -250,25 +265,28 @@ class ExpectClientHello:
         io: HandshakeIO,
     ) -> State:
         config = io.config
-        certified, scheme = auth13.select_server_certificate(config, hello)
+        psk = choice.psk
+        chosen = None if psk is not None else auth13.select_server_certificate(config, hello)
         io.negotiated.post_handshake_auth = has_extension(
             hello.extensions, ExtensionType.post_handshake_auth
         )
         alpn = _choose_alpn(config, hello)
-        assert choice.client_share is not None
-        kx = generate_key_exchange(choice.group, config.rng)
-        shared_secret = kx.exchange(choice.client_share.key_exchange)
+        sh_extensions: list[Extension] = []
+        if psk is not None:
+            sh_extensions.append(PreSharedKey(selected_identity=psk.index))
+        shared_secret: bytes | None = None
+        if choice.client_share is not None:  # absent only in psk_ke mode
+            kx = generate_key_exchange(choice.group, config.rng)
+            shared_secret = kx.exchange(choice.client_share.key_exchange)
+            entry = KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
+            sh_extensions.append(KeyShare(server_share=entry))
+        sh_extensions.append(SupportedVersions(selected=TLS13))
         suite = choice.suite
         server_hello = ServerHello(
             random=config.rng(32),
             legacy_session_id_echo=hello.legacy_session_id,
             cipher_suite=suite.suite,
-            extensions=(
-                KeyShare(
-                    server_share=KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
-                ),
-                SupportedVersions(selected=TLS13),
-            ),
+            extensions=tuple(sh_extensions),
         )
         transcript = self.transcript
         if self.retry is None:
@@ -278,11 +296,14 @@ class ExpectClientHello:
         hello_hash = transcript.digest()
         negotiated = io.negotiated
         negotiated.cipher_suite = suite
-        negotiated.group = choice.group
-        negotiated.signature_scheme = scheme
+        negotiated.group = choice.group if choice.client_share is not None else None
+        negotiated.signature_scheme = chosen[1] if chosen is not None else None
         negotiated.alpn_protocol = alpn.decode("ascii", "replace") if alpn else None
+        negotiated.session_resumed = psk is not None
+        accept_early = early_data.server_accepts(io, psk, suite, negotiated.alpn_protocol)
 
-        handshake_secret = ks.EarlySecret(suite.hash_name).handshake_secret(shared_secret)
+        early_secret = ks.EarlySecret(suite.hash_name, psk.psk if psk is not None else None)
+        handshake_secret = early_secret.handshake_secret(shared_secret)
         client_hs = handshake_secret.client_handshake_traffic_secret(hello_hash)
         server_hs = handshake_secret.server_handshake_traffic_secret(hello_hash)
         io.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs)
@@ -298,18 +319,22 @@ class ExpectClientHello:
             extensions.append(ServerName())
         if alpn is not None:
             extensions.append(ALPN(protocols=(alpn,)))
+        if accept_early:
+            extensions.append(EarlyData())
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
-        request_certificate = auth13.request_in_handshake(config, hello)
-        if request_certificate:
-            transcript.update(io.send_handshake(auth13.build_certificate_request(config)))
-        certificate = auth13.server_certificate_message(config, hello, certified, io)
-        transcript.update(io.send_handshake(certificate))
-        signature = sign(
-            scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
-        )
-        transcript.update(
-            io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature))
-        )
+        request_certificate = chosen is not None and auth13.request_in_handshake(config, hello)
+        if chosen is not None:  # RFC 8446 2.2: a PSK handshake sends no certificate
+            certified, scheme = chosen
+            if request_certificate:
+                transcript.update(io.send_handshake(auth13.build_certificate_request(config)))
+            certificate = auth13.server_certificate_message(config, hello, certified, io)
+            transcript.update(io.send_handshake(certificate))
+            signature = sign(
+                scheme, certified.private_key, tls13_signed_content(True, transcript.digest())
+            )
+            transcript.update(
+                io.send_handshake(CertificateVerify(algorithm=scheme, signature=signature))
+            )
         verify_data = ks.finished_verify_data(suite.hash_name, server_hs, transcript.digest())
         transcript.update(io.send_handshake(Finished(verify_data=verify_data)))
 
@@ -323,9 +348,6 @@ class ExpectClientHello:
         io.keylog("EXPORTER_SECRET", exporter)
         io.set_write_key(suite, server_app)
         io.set_read_key(suite, client_hs)
-        if find_extension(hello.extensions, EarlyData) is not None:
-            # We never accept 0-RTT yet: skip what we cannot decrypt.
-            io.skip_early_data(True)
         ctx = _ServerContext(
             transcript=transcript,
             suite=suite,
@@ -334,10 +356,23 @@ class ExpectClientHello:
             client_app=client_app,
             server_app=server_app,
             exporter=exporter,
+            # RFC 8446 4.6.1: tickets only for a client that sent psk modes.
+            send_tickets=find_extension(hello.extensions, PskKeyExchangeModes) is not None,
         )
-        if request_certificate:
-            return ExpectClientCertificate(ctx=ctx)
-        return ExpectClientFinished(ctx=ctx)
+        next_state: State = (
+            ExpectClientCertificate(ctx=ctx)
+            if request_certificate
+            else ExpectClientFinished(ctx=ctx)
+        )
+        if accept_early:
+            assert psk is not None
+            return early_data.server_read_early_data(
+                io, psk, suite, raw, transcript, client_hs, next_state
+            )
+        if find_extension(hello.extensions, EarlyData) is not None:
+            # RFC 8446 4.2.10: 0-RTT refused; skip what we cannot decrypt.
+            io.skip_early_data(True)
+        return next_state
 
 
 @dataclass(slots=True, kw_only=True)
@@ -349,6 +384,7 @@ class _ServerContext:
     client_app: bytes
     server_app: bytes
     exporter: bytes
+    send_tickets: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -403,13 +439,21 @@ class ExpectClientFinished:
         ks.verify_finished(hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data)
         ctx.transcript.update(raw)
         io.set_read_key(ctx.suite, ctx.client_app)
-        io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
+        io.emit(
+            HandshakeComplete(
+                alpn_protocol=io.negotiated.alpn_protocol,
+                session_resumed=io.negotiated.session_resumed,
+            )
+        )
+        resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
+        if ctx.send_tickets and io.config.session_tickets > 0:
+            psk13.send_tickets(io, ctx.suite, resumption, io.config.session_tickets)
         return ServerTraffic(
             suite=ctx.suite,
             client_secret=ctx.client_app,
             server_secret=ctx.server_app,
             exporter_master_secret=ctx.exporter,
-            resumption_master_secret=ctx.master.resumption_master_secret(ctx.transcript.digest()),
+            resumption_master_secret=resumption,
             # Only a client that offered post_handshake_auth needs the
             # transcript kept; for the others it is freed with the handshake.
             post_handshake_auth=auth13.ServerPostHandshakeAuth(handshake_transcript=ctx.transcript)

@@ -26,6 +26,16 @@ from puretls.messages.extensions import (
     decode_extensions,
     encode_extensions,
 )
+from puretls.messages.tls12 import (
+    Certificate12,
+    CertificateRequest12,
+    CertificateStatus,
+    ClientKeyExchange,
+    HelloRequest,
+    NewSessionTicket12,
+    ServerHelloDone,
+    ServerKeyExchange,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -48,6 +58,7 @@ __all__ = [
     "ServerHello",
     "client_hello_binder_prefix_length",
     "decode_handshake",
+    "decode_handshake12",
     "decode_handshake_message",
     "decode_server_hello",
 ]
@@ -497,9 +508,17 @@ HandshakeMessage: TypeAlias = (
     | EndOfEarlyData
     | KeyUpdate
     | MessageHash
+    | HelloRequest
+    | Certificate12
+    | CertificateRequest12
+    | CertificateStatus
+    | ClientKeyExchange
+    | NewSessionTicket12
+    | ServerHelloDone
+    | ServerKeyExchange
 )
 
-# The messages a TLS 1.3 peer may send; TLS 1.2 messages join this table later.
+# The messages a TLS 1.3 peer may send.
 _DECODERS: dict[int, Callable[[bytes], HandshakeMessage]] = {
     _HT.client_hello: ClientHello.decode_body,
     _HT.server_hello: decode_server_hello,
@@ -513,6 +532,33 @@ _DECODERS: dict[int, Callable[[bytes], HandshakeMessage]] = {
     _HT.finished: Finished.decode_body,
     _HT.key_update: KeyUpdate.decode_body,
 }
+
+
+# The messages of a TLS 1.2 handshake (RFC 5246 7.4), once ServerHello has
+# chosen 1.2: Certificate, CertificateRequest and NewSessionTicket take their
+# TLS 1.2 forms, and a ServerHello can no longer be a HelloRetryRequest.
+_DECODERS_TLS12: dict[int, Callable[[bytes], HandshakeMessage]] = {
+    _HT.hello_request: HelloRequest.decode_body,
+    _HT.client_hello: ClientHello.decode_body,
+    _HT.server_hello: ServerHello.decode_body,
+    _HT.new_session_ticket: NewSessionTicket12.decode_body,
+    _HT.certificate: Certificate12.decode_body,
+    _HT.server_key_exchange: ServerKeyExchange.decode_body,
+    _HT.certificate_request: CertificateRequest12.decode_body,
+    _HT.server_hello_done: ServerHelloDone.decode_body,
+    _HT.certificate_verify: CertificateVerify.decode_body,
+    _HT.client_key_exchange: ClientKeyExchange.decode_body,
+    _HT.finished: Finished.decode_body,
+    _HT.certificate_status: CertificateStatus.decode_body,
+}
+
+
+def decode_handshake12(msg_type: int, body: bytes) -> HandshakeMessage:
+    """Decode one TLS 1.2 handshake message body of type ``msg_type``."""
+    decoder = _DECODERS_TLS12.get(msg_type)
+    if decoder is None:
+        raise UnexpectedMessage(f"unexpected TLS 1.2 handshake message type {msg_type}")
+    return decoder(body)
 
 
 def decode_handshake(msg_type: int, body: bytes) -> HandshakeMessage:

@@ -9,6 +9,8 @@ handed up and the connection chooses whether to drop it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from puretls.enums import ContentType
 from puretls.errors import BadRecordMac, UnexpectedMessage
 from puretls.record.deframer import (
@@ -32,6 +34,11 @@ _ALERT = int(ContentType.alert)
 # that sends exactly max_early_data_size is never over budget.
 _MIN_PROTECTED_OVERHEAD = TAG_LENGTH + 1
 
+RecordObserver = Callable[[str, int, bytes, bytes, "int | None"], None]
+"""``observer(direction, content_type, content, record, seq)`` for puretls.trace:
+the real content type and content, the whole record as on the wire, and the
+sequence number of a protected record (None for a plaintext one)."""
+
 
 class RecordLayer:
     """Deframes, deprotects, fragments and protects records for one connection."""
@@ -52,6 +59,8 @@ class RecordLayer:
         self.records_written = 0
         self._skip_budget: int | None = None
         self.early_data_skipped = 0
+        # Set by a traced connection only; None costs one check per record.
+        self.observer: RecordObserver | None = None
 
     # -- configuration -------------------------------------------------------
 
@@ -133,7 +142,19 @@ class RecordLayer:
                 return None
             result = self._receive(rec)
             if result is not None:
+                if self.observer is not None:
+                    self._observe_received(rec, *result)
                 return result
+
+    def _observe_received(self, rec: Record, content_type: int, content: bytes) -> None:
+        assert self.observer is not None
+        read = self._read
+        # A clear alert or CCS may arrive under TLS 1.3 keys (see _receive).
+        protected = read.protected and not (
+            read.hides_content_type and rec.content_type != _APPLICATION_DATA
+        )
+        seq = read.seq - 1 if protected else None
+        self.observer("received", content_type, content, rec.header + rec.fragment, seq)
 
     def _receive(self, rec: Record) -> tuple[int, bytes] | None:
         protection = self._read
@@ -188,4 +209,10 @@ class RecordLayer:
         ]
         if protection is self._write:
             self.records_written += len(records)
+        if self.observer is not None:
+            first = protection.seq - len(records)
+            pieces = fragment(data, self.max_fragment_length)
+            for i, (piece, record) in enumerate(zip(pieces, records, strict=True)):
+                seq = first + i if protection.protected else None
+                self.observer("sent", content_type, bytes(piece), record, seq)
         return b"".join(records)

@@ -26,6 +26,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedKey, TLSConfig
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
+from puretls.handshake.session12 import SessionCache12, TLS12Session
+from puretls.session import (
+    ClientSession,
+    InMemoryReplayCache,
+    ReplayCache,
+    SessionCache,
+    TicketKeys,
+    TicketProtector,
+)
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.certauth import CertificateSettings
 from puretls.sslcompat.constants import (
@@ -54,6 +63,7 @@ if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
     from puretls.sslcompat.sslobject import SSLObject
     from puretls.sslcompat.sslsocket import SSLSocket
+    from puretls.trace import Tracer
 
 _DEFAULT_OPTIONS = (
     OP_ALL
@@ -180,6 +190,8 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self._pt_trust = TrustStore()
         self._pt_certificates: list[CertifiedKey] = []
         self._pt_alpn: tuple[bytes, ...] = ()
+        # TLS 1.2 session-ID resumption, shared by this context's servers.
+        self._pt_session_cache = SessionCache12()
         self._pt_tls13_suites: tuple[int, ...] = tuple(DEFAULT_TLS13_SUITES)
         self._pt_tls12_suites: tuple[int, ...] = _DEFAULT_TLS12_SUITES
         self._pt_groups: tuple[int, ...] = DEFAULT_GROUPS
@@ -191,6 +203,18 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self._pt_post_handshake_auth = False
         self._pt_hostname_checks_common_name = False
         self._pt_num_tickets = 2
+        # puretls additions (docs/resumption.md): ticket keys and the 0-RTT
+        # strike register are per context, so every connection made from it
+        # resumes the others' tickets; share ``ticket_keys`` across processes.
+        self.ticket_keys: TicketProtector = TicketKeys()
+        self.replay_cache: ReplayCache = InMemoryReplayCache()
+        # Server: accept up to this many bytes of 0-RTT data (0: refuse).
+        self.max_early_data_size = 0
+        # Client: when set, sessions are stored and reused per (host, port).
+        self.session_cache: SessionCache | None = None
+        # puretls extension: a callable(server_side) -> puretls.trace.Tracer
+        # called once per connection; None (the default) traces nothing.
+        self.puretls_tracer_factory: Callable[[bool], Tracer] | None = None
         self._pt_init_certificate_settings()
         # puretls extension: seconds a blocking wrap_socket handshake may take
         # in total (both sides).  None, the default, keeps the stdlib's
@@ -592,6 +616,9 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         server_side: bool,
         server_hostname: str | None,
         sni_callback: Callable[[str | None], TLSConfig | None] | None = None,
+        session: ClientSession | None = None,
+        early_data: bool = False,
+        tls12_session: TLS12Session | None = None,
     ) -> TLSConfig:
         """The per-connection puretls configuration these settings describe."""
         low, high = self._version_range()
@@ -612,7 +639,16 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
             sni_callback=sni_callback,
+            session_tickets=self._pt_num_tickets,
+            ticket_keys=self.ticket_keys,
+            replay_cache=self.replay_cache,
+            max_early_data_size=self.max_early_data_size,
+            session=session,
+            early_data=early_data,
+            tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
+            tls12_session_cache=self._pt_session_cache if server_side else None,
+            tls12_session=tls12_session,
         )
 
     def __reduce__(self) -> Any:

@@ -15,8 +15,9 @@ close_notify; ``getpeercert()`` is ``{}`` for an unverified certificate.
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from cryptography.hazmat.primitives import serialization
 
@@ -24,10 +25,18 @@ from puretls.config import TLSConfig
 from puretls.connection import Connection
 from puretls.enums import AlertDescription
 from puretls.errors import ConnectionClosed, HandshakeFailure, TLSError
-from puretls.events import ApplicationData, CloseNotify
+from puretls.events import (
+    ApplicationData,
+    CloseNotify,
+    HandshakeComplete,
+    NewSessionTicketReceived,
+)
+from puretls.handshake.session12 import TLS12Session
+from puretls.session import ClientSession
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.constants import CHANNEL_BINDING_TYPES
 from puretls.sslcompat.errors import eof_error, make_ssl_error, to_ssl_error, want_read, zero_return
+from puretls.sslcompat.session import SSLSession
 from puretls.verify import certificate_to_dict
 
 if TYPE_CHECKING:
@@ -68,6 +77,9 @@ class SSLObject(ssl.SSLObject):
     _pt_close_sent: bool
     _pt_error: TLSError | None
     _pt_conn: Connection
+    _pt_cache_key: tuple[str, int] | None
+    _pt_early_received: bytearray
+    _pt_early_resent: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -101,8 +113,14 @@ class SSLObject(ssl.SSLObject):
         self._pt_close_sent = False
         self._pt_error = None
         hook = self._on_sni if (server_side and context.sni_callback is not None) else None
+        self._pt_cache_key = None
+        self._pt_early_received = bytearray()
+        self._pt_early_resent = False
         config = context._make_config(
-            server_side=self._pt_server_side, server_hostname=hostname, sni_callback=hook
+            server_side=self._pt_server_side,
+            server_hostname=hostname,
+            sni_callback=hook,
+            **_session_options(session),
         )
         self._pt_conn = Connection(config)
         return self
@@ -130,13 +148,27 @@ class SSLObject(ssl.SSLObject):
         return self._pt_server_hostname
 
     @property
-    def session(self) -> ssl.SSLSession | None:
-        return None
+    def session(self) -> Any:
+        """The newest resumable session (1.3 ticket or 1.2 session), or the offered one."""
+        conn = self._pt_conn
+        if conn.negotiated.sessions:
+            return SSLSession(conn.negotiated.sessions[-1])
+        if conn.negotiated.tls12_session is not None:
+            return SSLSession(conn.negotiated.tls12_session)
+        offered = conn.config.session or conn.config.tls12_session
+        return SSLSession(offered) if offered is not None else None
 
     @session.setter
-    def session(self, value: ssl.SSLSession | None) -> None:
-        if value is not None:
-            raise ValueError("puretls does not resume ssl.SSLSession objects yet")
+    def session(self, value: Any) -> None:
+        if self._pt_server_side:
+            raise ValueError("Cannot set session for server-side SSLSocket.")
+        if self._pt_started:
+            raise ValueError("Cannot set session after handshake.")
+        self._pt_reconfigure(**_session_options(value))
+
+    def _pt_reconfigure(self, **changes: Any) -> None:
+        """Rebuild the (not yet started) connection with changed settings."""
+        self._pt_conn = Connection(dataclasses.replace(self._pt_conn.config, **changes))
 
     @property
     def session_reused(self) -> bool:
@@ -160,6 +192,12 @@ class SSLObject(ssl.SSLObject):
         while (event := conn.next_event()) is not None:
             if isinstance(event, ApplicationData):
                 self._pt_plain += event.data
+                if event.early:
+                    self._pt_early_received += event.data
+            elif isinstance(event, NewSessionTicketReceived):
+                self._pt_store_session(event)
+            elif isinstance(event, HandshakeComplete):
+                self._pt_store_tls12_session()
             elif isinstance(event, CloseNotify):
                 pass  # conn.peer_closed says it
 
@@ -223,6 +261,7 @@ class SSLObject(ssl.SSLObject):
             return
         self._feed()
         if conn.handshake_complete:
+            self._pt_resend_rejected_early_data()
             return
         if self._pt_eof_fed:
             raise eof_error()
@@ -419,6 +458,97 @@ class SSLObject(ssl.SSLObject):
             self._fail(exc)
         self._flush()
 
+    def export_keying_material(
+        self, label: bytes | str, context: bytes | None, length: int
+    ) -> bytes:
+        """puretls addition: RFC 8446 7.5 / RFC 5705 exporter."""
+        self._raise_stored()
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        try:
+            return self._pt_conn.export_keying_material(label, context, length)
+        except TLSError as exc:
+            raise ValueError(str(exc)) from None
+
+    # -- 0-RTT (puretls additions) -------------------------------------------------
+
+    def send_early_data(self, data: bytes) -> int:
+        """Client: send ``data`` as 0-RTT with the first flight.
+
+        Call before the handshake, with a session whose ticket allows early
+        data.  If the server refuses it, it is sent again, as ordinary data,
+        once the handshake completes, so it is delivered exactly once either
+        way.  Only send requests that are safe to replay (RFC 8446 8).
+        """
+        self._raise_stored()
+        conn = self._pt_conn
+        if not self._pt_started:
+            if conn.config.session is None:
+                raise ValueError("0-RTT needs a session: pass session= or set .session first")
+            self._pt_reconfigure(early_data=True)
+            conn = self._pt_conn
+            self._pt_started = True
+            try:
+                conn.start_handshake()
+            except TLSError as exc:
+                self._fail(exc)
+        if not conn.negotiated.early_data_offered:
+            raise ValueError("the session does not allow early data")
+        try:
+            conn.send_early_data(bytes(data))
+        except TLSError as exc:
+            raise ValueError(str(exc)) from None
+        self._flush()
+        return len(data)
+
+    @property
+    def early_data_accepted(self) -> bool | None:
+        """None until the server answered (or when no 0-RTT was offered)."""
+        return self._pt_conn.early_data_accepted
+
+    @property
+    def received_early_data(self) -> bytes:
+        """Server: the bytes that arrived as 0-RTT (replayable; RFC 8446 8)."""
+        return bytes(self._pt_early_received)
+
+    def _pt_resend_rejected_early_data(self) -> None:
+        conn = self._pt_conn
+        rejected = conn.early_data_rejected
+        if rejected and not self._pt_early_resent:
+            self._pt_early_resent = True
+            conn.send_data(rejected)
+            self._flush()
+
+    def _pt_store_session(self, event: NewSessionTicketReceived) -> None:
+        cache = self._pt_context.session_cache
+        if cache is not None and self._pt_cache_key is not None and event.session is not None:
+            cache.store(*self._pt_cache_key, event.session)
+
+    def _pt_store_tls12_session(self) -> None:
+        # TLS 1.2 sessions are complete only with the handshake (the ticket
+        # comes before the server's Finished); store it, or store it again
+        # after resuming, since the cache handed it out.
+        cache = self._pt_context.session_cache
+        session = self._pt_conn.negotiated.tls12_session
+        if cache is not None and self._pt_cache_key is not None and session is not None:
+            cache.store(*self._pt_cache_key, session)
+
     def __repr__(self) -> str:
         role = "server" if self._pt_server_side else "client"
         return f"<puretls.SSLObject {role} version={self.version()!r}>"
+
+
+class _SessionOptions(TypedDict):
+    session: ClientSession | None
+    tls12_session: TLS12Session | None
+
+
+def _session_options(session: object) -> _SessionOptions:
+    """Where a session to offer goes: TLS 1.3 ``session``, TLS 1.2 ``tls12_session``."""
+    if isinstance(session, SSLSession):
+        session = session.session
+    if session is None or isinstance(session, ClientSession):
+        return {"session": session, "tls12_session": None}
+    if isinstance(session, TLS12Session):
+        return {"session": None, "tls12_session": session}
+    raise TypeError("Value is not a SSLSession.")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from puretls.sslcompat.errors import want_read, want_write
 
 if TYPE_CHECKING:
+    from puretls.connection import Connection
     from puretls.sslcompat.context import SSLContext
     from puretls.sslcompat.sslobject import SSLObject
 
@@ -104,12 +105,23 @@ class SSLSocket(ssl.SSLSocket):
         return self
 
     def _pt_start(self, handshake: bool) -> None:
+        session: Any = self._pt_session
+        cache = self._pt_context.session_cache
+        cache_key = None
+        if not self._pt_server_side and cache is not None and self._pt_server_hostname:
+            host = self._pt_server_hostname
+            host = host.decode("ascii") if isinstance(host, bytes) else host
+            cache_key = (host, int(self.getpeername()[1]))
+            if session is None:
+                session = cache.get(*cache_key, time.time())
         self._pt_obj = self._pt_context.wrap_bio(
             self._pt_incoming,
             self._pt_outgoing,
             server_side=self._pt_server_side,
             server_hostname=self._pt_server_hostname,
+            session=session,
         )
+        self._pt_obj._pt_cache_key = cache_key
         if handshake:
             if self.gettimeout() == 0.0:
                 raise ValueError(
@@ -149,17 +161,64 @@ class SSLSocket(ssl.SSLSocket):
         return self._pt_suppress_ragged_eofs
 
     @property
-    def session(self) -> ssl.SSLSession | None:
-        return None
+    def session(self) -> Any:
+        """The newest resumable session (an ``SSLSession``), or None."""
+        if self._pt_obj is not None:
+            return self._pt_obj.session
+        return self._pt_session
 
     @session.setter
-    def session(self, value: ssl.SSLSession | None) -> None:
-        if value is not None:
-            raise ValueError("puretls does not resume ssl.SSLSession objects yet")
+    def session(self, value: Any) -> None:
+        if self._pt_obj is not None:
+            self._pt_obj.session = value
+        else:
+            self._pt_session = value
+
+    def send_early_data(self, data: bytes) -> int:
+        """puretls addition: 0-RTT data before the handshake (see SSLObject).
+
+        Use ``do_handshake_on_connect=False`` and a ``session``; then
+        ``do_handshake()`` and look at :attr:`early_data_accepted`.
+        """
+        obj = self._pt_sslobj()
+        count = obj.send_early_data(data)
+        self._pt_flush()
+        return count
+
+    @property
+    def early_data_accepted(self) -> bool | None:
+        return self._pt_obj.early_data_accepted if self._pt_obj is not None else None
+
+    @property
+    def received_early_data(self) -> bytes:
+        return self._pt_obj.received_early_data if self._pt_obj is not None else b""
+
+    def export_keying_material(
+        self, label: bytes | str, context: bytes | None, length: int
+    ) -> bytes:
+        """puretls addition: RFC 8446 7.5 / RFC 5705 exporter."""
+        return self._pt_sslobj().export_keying_material(label, context, length)
 
     @property
     def session_reused(self) -> bool | None:
         return self._pt_obj.session_reused if self._pt_obj is not None else None
+
+    @property
+    def connection(self) -> Connection | None:
+        """puretls addition: the sans-I/O connection underneath, once wrapped."""
+        return self._pt_obj.connection if self._pt_obj is not None else None
+
+    def half_close(self) -> None:
+        """puretls addition: send close_notify and keep reading (RFC 8446 6.1).
+
+        ``unwrap()`` waits for the peer's close_notify and hands back the
+        plain socket; after ``half_close()`` the peer's remaining data can
+        still be read with ``recv`` until it closes in turn.
+        """
+        sslobj = self._pt_sslobj()
+        with contextlib.suppress(ssl.SSLWantReadError):
+            sslobj.unwrap()
+        self._pt_flush()
 
     # -- raw transport ---------------------------------------------------------
 
