@@ -3,8 +3,8 @@
 Seeds come from two places: the RFC 8448 traces in tests/vectors/ (every
 handshake message and record they contain), and conversations recorded here
 between a puretls client and server with the fuzz targets' own deterministic
-configs (plain 1-RTT, HelloRetryRequest, client authentication, ALPN, then
-application data, KeyUpdate and close_notify), so a seed replayed into a
+configs (plain 1-RTT, HelloRetryRequest, a certificate request, TLS 1.2 from
+either side, ALPN, then application data, KeyUpdate and close_notify), so a seed replayed into a
 target goes through the whole handshake.
 
     python fuzz/build_corpus.py        # writes .fuzz/corpus/<target>/
@@ -22,7 +22,7 @@ from common import CORPUS, HERE, TARGETS, client_config, server_config
 
 from puretls.config import TLSConfig
 from puretls.connection import Connection
-from puretls.enums import NamedGroup
+from puretls.enums import NamedGroup, ProtocolVersion
 from puretls.messages import HandshakeMessage
 
 VECTORS = HERE.parent / "tests" / "vectors"
@@ -73,7 +73,8 @@ class Recorder:
         self.client.send_data(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         self._pump()
         self.server.send_data(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-        self.server.key_update(request_peer_update=True)
+        if self.server.negotiated.version == "TLSv1.3":
+            self.server.key_update(request_peer_update=True)
         self._pump()
         self.client.close()
         self.server.close()
@@ -87,7 +88,15 @@ def _conversations() -> list[Recorder]:
     retry = Recorder(client_config(), server_config(groups=(NamedGroup.secp256r1,))).run()
     # The server asks for a certificate; the client has none and says so.
     auth = Recorder(client_config(), server_config(request_client_certificate=True)).run()
-    return [plain, retry, auth]
+    # TLS 1.2 from either side: a client that stops at 1.2 (server seeds)
+    # and a server that does (client seeds).
+    tls12_client = Recorder(
+        client_config(max_version=ProtocolVersion.TLSv1_2), server_config()
+    ).run()
+    tls12_server = Recorder(
+        client_config(), server_config(max_version=ProtocolVersion.TLSv1_2)
+    ).run()
+    return [plain, retry, auth, tls12_client, tls12_server]
 
 
 def _rfc8448() -> tuple[list[bytes], list[bytes], list[bytes]]:

@@ -3,7 +3,8 @@
 The input is one handshake message with its 4-byte header, so the type byte
 picks the decoder (ClientHello, ServerHello/HelloRetryRequest,
 EncryptedExtensions, Certificate, CertificateRequest, CertificateVerify,
-Finished, NewSessionTicket, EndOfEarlyData, KeyUpdate, ...).  Whatever
+Finished, NewSessionTicket, EndOfEarlyData, KeyUpdate, ...), then the
+TLS 1.2 decoders on the same bytes.  Whatever
 decodes must encode back to the same bytes.
 
     python fuzz/fuzz_messages.py .fuzz/corpus/messages -max_total_time=60
@@ -21,7 +22,7 @@ except ImportError:  # the test suite replays the seeds without atheris
 
 with atheris.instrument_imports(include=["puretls"]) if atheris else contextlib.nullcontext():
     from puretls.errors import TLSError
-    from puretls.messages import Alert, decode_handshake_message
+    from puretls.messages import Alert, decode_handshake12, decode_handshake_message
 
 
 def test_one_input(data: bytes) -> None:
@@ -39,6 +40,10 @@ def test_one_input(data: bytes) -> None:
                 raise AssertionError(f"round trip changed {type(message).__name__}")
     with contextlib.suppress(TLSError):
         Alert.decode(data[:2])
+    if len(data) >= 4:
+        # The TLS 1.2 decoders (ServerKeyExchange, ClientKeyExchange, ...).
+        with contextlib.suppress(TLSError):
+            decode_handshake12(data[0], data[4:])
 
 
 if __name__ == "__main__":
