@@ -172,3 +172,37 @@ def test_defaults_accept_a_normal_handshake_and_client_auth() -> None:
     conv.run()
     assert conv.server.handshake_complete and conv.server.error is None
     assert authority() is not None
+
+
+def test_client_keeps_only_the_latest_session_tickets() -> None:
+    """A server may send any number of tickets; the client keeps the last 8."""
+    conv = Conversation.start(client_config(), server_config(session_tickets=50), scripted=False)
+    conv.run()
+    negotiated = conv.client.negotiated
+    assert conv.client.error is None
+    assert len(negotiated.session_tickets) == 8
+    assert len(negotiated.sessions) == 8
+    tickets = [
+        event
+        for event in _events(conv.client)
+        if type(event).__name__ == "NewSessionTicketReceived"
+    ]
+    assert len(tickets) == 50
+    assert negotiated.session_tickets[-1].ticket == tickets[-1].ticket
+
+
+def _events(conn: CountingConnection) -> list[object]:
+    out = []
+    while (event := conn.next_event()) is not None:
+        out.append(event)
+    return out
+
+
+def test_keep_recent_drops_the_oldest() -> None:
+    from puretls.limits import keep_recent
+
+    items = list(range(10))
+    keep_recent(items, 3)
+    assert items == [7, 8, 9]
+    keep_recent(items, 5)
+    assert items == [7, 8, 9]

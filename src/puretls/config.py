@@ -153,6 +153,9 @@ class TLSConfig:
     max_certificate_chain_size: int = 1 << 16
     max_extensions: int = 256
     max_key_shares: int = 16
+    # Client: NewSessionTickets (and their sessions) kept per connection; a
+    # server may send any number (RFC 8446 4.6.1), so older ones are dropped.
+    max_session_tickets_kept: int = 8
     rng: Callable[[int], bytes] = os.urandom
     clock: Callable[[], datetime] = system_clock
     # Seconds since the epoch, for ticket ages (RFC 8446 4.6.1).

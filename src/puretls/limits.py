@@ -18,11 +18,25 @@ the states about the protocol and the limits in one readable place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from puretls.config import TLSConfig
 from puretls.enums import AlertDescription
 from puretls.errors import CertificateError, DecodeError, IllegalParameter, UnexpectedMessage
 from puretls.messages import Certificate, ClientHello, HandshakeMessage, KeyShare
+
+T = TypeVar("T")
+
+
+def keep_recent(items: list[T], limit: int) -> None:
+    """Drop the oldest of ``items`` beyond ``limit`` (in place).
+
+    For what a peer may legitimately send without bound, such as
+    NewSessionTickets (RFC 8446 4.6.1): not an error, but not kept forever.
+    """
+    excess = len(items) - max(limit, 0)
+    if excess > 0:
+        del items[:excess]
 
 
 def _count_extensions(message: HandshakeMessage) -> int:

@@ -34,6 +34,7 @@ from puretls.handshake.common13 import (
     DOWNGRADE_SENTINELS,
     handle_key_update,
 )
+from puretls.limits import keep_recent
 from puretls.messages import (
     ALPN,
     CertificateRequest,
@@ -487,6 +488,9 @@ class ClientTraffic:
                 io, message, self.suite, self.resumption_master_secret
             )
             io.negotiated.sessions.append(session)
+            limit = io.config.max_session_tickets_kept
+            keep_recent(io.negotiated.session_tickets, limit)
+            keep_recent(io.negotiated.sessions, limit)
             io.emit(
                 NewSessionTicketReceived(
                     ticket_lifetime=message.ticket_lifetime, ticket=message.ticket, session=session
