@@ -71,3 +71,18 @@ def test_idle_connection_keeps_no_handshake_state() -> None:
     gc.collect()
     reachable = gc.get_referents(*gc.get_referents(server, *vars(server).values()))
     assert not any(isinstance(obj, Transcript) for obj in reachable)
+
+
+def test_idle_client_keeps_no_transcript_without_post_handshake_auth() -> None:
+    from puretls.handshake.client13 import ClientTraffic
+
+    client_cfg, server_cfg = _configs()
+    client, server = Connection(client_cfg), Connection(server_cfg)
+    client.start_handshake()
+    for _ in range(6):
+        if data := client.data_to_send():
+            server.receive_data(data)
+        if data := server.data_to_send():
+            client.receive_data(data)
+    assert isinstance(client._state, ClientTraffic)
+    assert client._state.transcript is None

@@ -26,6 +26,7 @@ from puretls.errors import (
     IllegalParameter,
     MissingExtension,
     ProtocolVersionError,
+    UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete, NewSessionTicketReceived
 from puretls.handshake import auth13, client12, early_data, psk13
@@ -453,7 +454,8 @@ class ExpectFinished:
             server_secret=server_app,
             exporter_master_secret=exporter,
             resumption_master_secret=master.resumption_master_secret(ctx.transcript.digest()),
-            transcript=ctx.transcript,
+            # Kept only for post-handshake auth we offered; otherwise freed.
+            transcript=ctx.transcript if io.config.post_handshake_auth else None,
         )
         io.emit(
             HandshakeComplete(
@@ -477,7 +479,12 @@ class ClientTraffic:
     transcript: Transcript | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
-        if isinstance(message, CertificateRequest) and self.transcript is not None:
+        if isinstance(message, CertificateRequest):
+            if self.transcript is None:
+                # RFC 8446 4.6.2: a request we did not invite.
+                raise UnexpectedMessage(
+                    "CertificateRequest after the handshake, but we did not offer it"
+                )
             auth13.answer_post_handshake_request(
                 message, raw, io, self.transcript, self.suite, self.client_secret
             )
