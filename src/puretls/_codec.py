@@ -7,6 +7,8 @@ all end there, so no IndexError or struct.error ever escapes a decoder.
 
 from __future__ import annotations
 
+from struct import unpack_from
+
 from puretls.enums import AlertDescription
 from puretls.errors import DecodeError
 
@@ -43,8 +45,19 @@ class Reader:
         return pos
 
     def uint(self, size: int) -> int:
-        pos = self._take(size)
-        return int.from_bytes(self._data[pos : pos + size], "big")
+        pos = self._pos
+        end = pos + size
+        if end > self._end:
+            raise DecodeError(f"need {size} bytes, only {self._end - pos} left")
+        self._pos = end
+        d = self._data
+        # The one- and two-byte lengths of every vector are read without a
+        # slice; this is the innermost call of every decoder.
+        if size == 2:
+            return (d[pos] << 8) | d[pos + 1]
+        if size == 1:
+            return d[pos]
+        return int.from_bytes(d[pos:end], "big")
 
     def u8(self) -> int:
         pos = self._take(1)
@@ -62,8 +75,12 @@ class Reader:
         return self.uint(4)
 
     def raw(self, n: int) -> bytes:
-        pos = self._take(n)
-        return bytes(self._data[pos : pos + n])
+        pos = self._pos
+        end = pos + n
+        if end > self._end:
+            raise DecodeError(f"need {n} bytes, only {self._end - pos} left")
+        self._pos = end
+        return bytes(self._data[pos:end])
 
     def rest(self) -> bytes:
         return self.raw(self.remaining)
@@ -101,8 +118,7 @@ class Reader:
         if n % 2:
             raise DecodeError(f"{what} length {n} is odd")
         pos = self._take(n)
-        d = self._data
-        return tuple((d[i] << 8) | d[i + 1] for i in range(pos, pos + n, 2))
+        return unpack_from(f">{n >> 1}H", self._data, pos)
 
     def list_u8(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
@@ -182,7 +198,10 @@ class _ReaderBlock(Reader):
     __slots__ = ("_what",)
 
     def __init__(self, data: bytes, start: int, end: int, what: str) -> None:
-        super().__init__(data, start, end)
+        # Reader.__init__ inlined: one block per vector on every decode path.
+        self._data = data
+        self._pos = start
+        self._end = end
         self._what = what
 
     def __enter__(self) -> Reader:
