@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -456,13 +457,21 @@ def _check_validity(cert: x509.Certificate, now: datetime, what: str) -> None:
         )
 
 
+@lru_cache(maxsize=256)
+def _load_der(der: bytes) -> x509.Certificate:
+    # Peers send the same chain on every handshake.  A parsed certificate is
+    # immutable, and keeping it also keeps the extensions cryptography parsed
+    # on first use (KeyUsage, SAN): an unchanged chain is not parsed again.
+    return x509.load_der_x509_certificate(der)
+
+
 def _parse_chain(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
     if not chain_der:
         raise CertificateError("peer sent no certificate", alert=_A.bad_certificate)
     certs = []
     for index, der in enumerate(chain_der):
         try:
-            certs.append(x509.load_der_x509_certificate(bytes(der)))
+            certs.append(_load_der(bytes(der)))
         except ValueError as exc:
             raise CertificateError(
                 f"peer certificate #{index} is malformed: {exc}", alert=_A.bad_certificate
