@@ -28,7 +28,7 @@ from puretls.errors import DecryptError, InternalError
 try:  # hmac.digest's C fast path without its Python wrapper frame
     from _hashlib import hmac_digest as _hmac_digest
 except ImportError:  # pragma: no cover - a Python built without OpenSSL
-    _hmac_digest = hmac.digest
+    _hmac_digest = hmac.digest  # type: ignore[assignment]
 
 _HASH_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64}
 _EMPTY_HASHES = {name: hashlib.new(name).digest() for name in _HASH_LENGTHS}
@@ -228,7 +228,6 @@ class EarlySecret(_Stage):
     __slots__ = ("_without_psk",)
 
     def __init__(self, hash_name: str, psk: bytes | None = None) -> None:
-        zeros = bytes(hash_length(hash_name))
         self._without_psk = psk is None and not _observing
         if self._without_psk:
             # Without a PSK the Early Secret and the salt of the next Extract
@@ -237,7 +236,9 @@ class EarlySecret(_Stage):
             # connection computes them afresh so that the trace shows them.
             super().__init__(hash_name, _no_psk_schedule(hash_name)[0])
         else:
-            super().__init__(hash_name, hkdf_extract(hash_name, zeros, zeros if psk is None else psk))
+            zeros = bytes(hash_length(hash_name))
+            ikm = zeros if psk is None else psk
+            super().__init__(hash_name, hkdf_extract(hash_name, zeros, ikm))
 
     def _next_salt(self) -> bytes:
         if self._without_psk:
