@@ -96,7 +96,37 @@ class Reader:
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
     ) -> bytes:
         """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
-        return self.raw(self._length(size, minimum, maximum, what))
+        start = self._vector(size, minimum, maximum, what)
+        return bytes(self._data[start : self._pos])
+
+    def _vector(self, size: int, minimum: int, maximum: int | None, what: str) -> int:
+        """Read a length prefix, check it, take the body; returns where the body starts.
+
+        The length, range and body checks of :meth:`_length` and :meth:`_take`
+        in one frame: every opaque vector and block of every message comes
+        through here.
+        """
+        pos = self._pos
+        end = self._end
+        d = self._data
+        if pos + size > end:
+            raise DecodeError(f"need {size} bytes, only {end - pos} left")
+        if size == 2:
+            n = (d[pos] << 8) | d[pos + 1]
+        elif size == 1:
+            n = d[pos]
+        else:
+            n = int.from_bytes(d[pos : pos + size], "big")
+        pos += size
+        hi = _MAX[size] if maximum is None else maximum
+        if n < minimum or n > hi:
+            self._pos = pos
+            raise DecodeError(f"{what} length {n} outside {minimum}..{hi}")
+        if n > end - pos:
+            self._pos = pos
+            raise DecodeError(f"need {n} bytes, only {end - pos} left")
+        self._pos = pos + n
+        return pos
 
     def block(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
@@ -106,9 +136,8 @@ class Reader:
         Use as ``with r.block(2) as sub:``; leftover bytes in ``sub`` when
         the block ends raise DecodeError.
         """
-        n = self._length(size, minimum, maximum, what)
-        start = self._take(n)
-        return _ReaderBlock(self._data, start, start + n, what)
+        start = self._vector(size, minimum, maximum, what)
+        return _ReaderBlock(self._data, start, self._pos, what)
 
     def list_u16(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
@@ -173,12 +202,6 @@ class Writer:
         self._buf += bytes(size)
         return _WriterBlock(self, start, size)
 
-    def _close_block(self, start: int, size: int) -> None:
-        n = len(self._buf) - start - size
-        if n > _MAX[size]:
-            raise ValueError(f"{n} bytes do not fit a {size}-byte length")
-        self._buf[start : start + size] = n.to_bytes(size, "big")
-
     def list_u16(self, size: int, values: tuple[int, ...] | list[int]) -> None:
         self.uint(size, 2 * len(values))
         for v in values:
@@ -227,7 +250,13 @@ class _WriterBlock:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self._writer._close_block(self._start, self._size)
+            # Writer._close_block inlined: one block per vector on every encode.
+            buf = self._writer._buf
+            start, size = self._start, self._size
+            n = len(buf) - start - size
+            if n > _MAX[size]:
+                raise ValueError(f"{n} bytes do not fit a {size}-byte length")
+            buf[start : start + size] = n.to_bytes(size, "big")
 
 
 def illegal(message: str) -> DecodeError:
