@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,16 +48,13 @@ def test_truncated_or_arbitrary_input_raises_only_decode_error(encoded: bytes, s
         lambda r: r.list_u8(size),
         lambda r: r.block(size).rest(),
     ):
-        r = Reader(encoded)
-        try:
-            read(r)
-        except DecodeError:
-            pass
+        with contextlib.suppress(DecodeError):
+            read(Reader(encoded))
 
 
 def test_length_outside_the_allowed_range_is_named() -> None:
     r = Reader(b"\x00\x01\xaa")
-    with pytest.raises(DecodeError, match="cookie length 1 outside 2..10"):
+    with pytest.raises(DecodeError, match=r"cookie length 1 outside 2\.\.10"):
         r.opaque(2, 2, 10, what="cookie")
 
 
