@@ -93,9 +93,13 @@ Purpose = Literal["server", "client"]
 # --------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
 def _parse_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     # A scope ("fe80::1%eth0") names a local interface, not part of the
-    # address that a certificate could list.
+    # address that a certificate could list.  Cached: a client asks about
+    # the same few names on every handshake, the answer (an immutable
+    # address or None) depends on the name alone, and ipaddress tells a DNS
+    # name from an address by failing to parse it twice, which is slow.
     try:
         return ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
