@@ -166,7 +166,10 @@ def hkdf_expand_label(
     """HKDF-Expand-Label; ``label`` is given without the "tls13 " prefix."""
     if len(context) > 255:
         raise InternalError("HkdfLabel field too long")
-    info = _label_prefix(label, length) + bytes((len(context),)) + context
+    prefix = _LABEL_PREFIXES.get((label, length))
+    if prefix is None:
+        prefix = _label_prefix(label, length)
+    info = prefix + bytes((len(context),)) + context
     size = _HASH_LENGTHS.get(hash_name, 0)
     if 0 < length <= size:
         # Every TLS 1.3 key, IV and secret fits one block: T(1) alone (RFC 5869 2.3).
