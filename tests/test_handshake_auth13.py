@@ -469,3 +469,11 @@ def test_chain_ranking_answers_are_the_same_cached_or_not() -> None:
     long_list = tuple(range(0x0900, 0x0900 + 100)) + ecdsa
     assert auth13._chain_signed_acceptably(chain, long_list)
     assert auth13._chain_signed_acceptably(list(chain), ecdsa)
+
+
+def test_overlong_server_name_is_matched_without_being_cached() -> None:
+    chain = certified(server_leaf("a.test")).chain
+    long_name = "a" * 300 + ".test"
+    before = auth13._leaf_covers_name.cache_info().currsize
+    assert not auth13.leaf_covers_name(CertifiedKey(chain, None), long_name)  # type: ignore[arg-type]
+    assert auth13._leaf_covers_name.cache_info().currsize == before

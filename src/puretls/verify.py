@@ -93,17 +93,27 @@ Purpose = Literal["server", "client"]
 # --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
 def _parse_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Cached: the same few names come on every handshake, the answer (an
+    # immutable address or None) depends on the name alone, and ipaddress
+    # tells a DNS name from an address by failing to parse it twice, which is
+    # slow.  A name can come from a peer (SNI), so only DNS-sized names are
+    # kept (RFC 1035 2.3.4: 255 octets at most).
+    if len(name) <= 255:
+        return _parse_ip_cached(name)
+    return _parse_ip_uncached(name)
+
+
+def _parse_ip_uncached(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     # A scope ("fe80::1%eth0") names a local interface, not part of the
-    # address that a certificate could list.  Cached: a client asks about
-    # the same few names on every handshake, the answer (an immutable
-    # address or None) depends on the name alone, and ipaddress tells a DNS
-    # name from an address by failing to parse it twice, which is slow.
+    # address that a certificate could list.
     try:
         return ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
         return None
+
+
+_parse_ip_cached = lru_cache(maxsize=1024)(_parse_ip_uncached)
 
 
 def is_ip_address(name: str) -> bool:

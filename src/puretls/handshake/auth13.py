@@ -130,6 +130,7 @@ def certificate_signature_schemes(cert: x509.Certificate) -> tuple[int, ...]:
 # and an unusually long list is checked afresh rather than kept.
 _RANK_CACHE_SIZE = 1024
 _CACHEABLE_SCHEMES = 64
+_CACHEABLE_NAME = 255  # RFC 1035 2.3.4: no DNS name is longer
 
 
 def _chain_signed_acceptably(chain: Sequence[bytes], accepted: Sequence[int]) -> bool:
@@ -173,6 +174,8 @@ def _issued_under(chain: Sequence[bytes], authorities: Sequence[bytes]) -> bool:
 
 
 def leaf_covers_name(certified: CertifiedKey, name: str) -> bool:
+    if len(name) > _CACHEABLE_NAME:  # a peer's name: keep only DNS-sized ones
+        return match_hostname(_parse(certified.chain[0]), name)
     return _leaf_covers_name(certified.chain[0], name)
 
 
