@@ -350,6 +350,15 @@ class TrustStore:
             return False
         return cert.public_bytes(serialization.Encoding.DER) in self._anchors
 
+    def contains_der(self, der: bytes) -> bool:
+        """Whether the certificate encoded as ``der`` is an anchor.
+
+        The bytes a peer sent, looked up as they are: cryptography parses
+        strict DER only, so they equal the parsed certificate's re-encoding,
+        which ``in`` would compute again on every handshake.
+        """
+        return der in self._anchors
+
     def stats(self) -> dict[str, int]:
         """Like ``ssl.SSLContext.cert_store_stats()``."""
         return {
@@ -556,7 +565,7 @@ class CertificateVerifier:
         # Checked first so that the most common failure reads precisely.
         _check_validity(leaf, now, "certificate")
         name = server_name if self._checks_name(server_name) else None
-        if leaf in self.trust_store:
+        if self.trust_store.contains_der(bytes(chain_der[0])):
             # A certificate trusted as itself (a self-signed server cert
             # given as cafile) is accepted as OpenSSL and the ssl module do;
             # the Web PKI profile alone would refuse its CA:TRUE.
