@@ -480,12 +480,19 @@ def _check_validity(cert: x509.Certificate, now: datetime, what: str) -> None:
         )
 
 
-@lru_cache(maxsize=256)
 def _load_der(der: bytes) -> x509.Certificate:
     # Peers send the same chain on every handshake.  A parsed certificate is
     # immutable, and keeping it also keeps the extensions cryptography parsed
     # on first use (KeyUsage, SAN): an unchanged chain is not parsed again.
+    # Peers choose what they send, so only certificates of ordinary size are
+    # kept (256 x 16 KiB at most).
+    if len(der) <= _CACHEABLE_CERTIFICATE:
+        return _load_der_cached(der)
     return x509.load_der_x509_certificate(der)
+
+
+_CACHEABLE_CERTIFICATE = 16 * 1024
+_load_der_cached = lru_cache(maxsize=256)(x509.load_der_x509_certificate)
 
 
 def _parse_chain(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
