@@ -59,8 +59,21 @@ class KeyUpdatePolicy:
         max_bytes = config.key_update_bytes
         return max_bytes is not None and self.records > 0 and self.bytes + length > max_bytes
 
+    def headroom(self, suite: CipherSuiteInfo) -> int:
+        """Records that may still be sent under this key, none of them making
+        :meth:`due` true (0 when a byte limit is configured: check each)."""
+        config = self._config
+        if config.key_update_bytes is not None:
+            return 0
+        limit = config.key_update_records or record_limit(suite)
+        return limit - self.records
+
     def sent(self, length: int) -> None:
         self.records += 1
+        self.bytes += length
+
+    def sent_many(self, records: int, length: int) -> None:
+        self.records += records
         self.bytes += length
 
     def before_own_update(self) -> None:

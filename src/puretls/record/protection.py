@@ -174,20 +174,34 @@ class TLS13Protection(_AEADProtection):
             raise UnexpectedMessage(
                 f"unprotected record of type {rec.content_type} after keys were set"
             )
-        fragment = rec.fragment
-        if len(fragment) > MAX_TLS13_CIPHERTEXT_LENGTH:
-            raise RecordOverflow(f"protected record of {len(fragment)} bytes is too long")
-        if len(fragment) < TAG_LENGTH:
+        return split_inner_plaintext(self.open_inner(rec.header, rec.fragment))
+
+    def open_inner(self, header: bytes, fragment: bytes | memoryview) -> bytes:
+        """Decrypt one record body to its TLSInnerPlaintext (RFC 8446 5.2).
+
+        ``header`` is the record header as received (the additional data);
+        the caller has checked that its type is application_data.  The
+        content type and any padding are still on the end.
+        """
+        length = len(fragment)
+        if length > MAX_TLS13_CIPHERTEXT_LENGTH:
+            raise RecordOverflow(f"protected record of {length} bytes is too long")
+        if length < TAG_LENGTH:
             raise BadRecordMac("protected record shorter than the AEAD tag")
         seq = self._next_seq()
-        inner = self._decrypt(self._xor_nonce(seq), fragment, rec.header)
+        inner = self._decrypt(self._xor_nonce(seq), fragment, header)
         self.seq = seq + 1
         if len(inner) > MAX_INNER_PLAINTEXT_LENGTH:
             raise RecordOverflow(f"TLSInnerPlaintext of {len(inner)} bytes is too long")
-        content_type, content = _split_inner_plaintext(inner)
-        if content_type not in _TLS13_INNER_TYPES:
-            raise UnexpectedMessage(f"protected record with inner content type {content_type}")
-        return content_type, content
+        return inner
+
+
+def split_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
+    """The (content type, content) of a TLSInnerPlaintext, type checked."""
+    content_type, content = _split_inner_plaintext(inner)
+    if content_type not in _TLS13_INNER_TYPES:
+        raise UnexpectedMessage(f"protected record with inner content type {content_type}")
+    return content_type, content
 
 
 def _split_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
