@@ -15,6 +15,7 @@ import contextlib
 import errno
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _RECV_SIZE = 1 << 16
+# After the handshake, reads go into one reusable buffer per thread, big
+# enough for ~16 full records per recv; the Connection reads the records in
+# place and copies only a cut-off tail, so the buffer is free again as soon
+# as the data is processed (idle sockets hold none of it).
+_BULK_RECV_SIZE = 1 << 18
+_recv_buffers = threading.local()
 
 
 class SSLSocket(ssl.SSLSocket):
@@ -119,6 +126,8 @@ class SSLSocket(ssl.SSLSocket):
             session=session,
         )
         self._pt_obj._pt_cache_key = cache_key
+        # Records go from the connection to our send buffer, not through a BIO.
+        self._pt_obj._pt_sink = self._pt_queue
         if handshake:
             if self.gettimeout() == 0.0:
                 raise ValueError(
@@ -219,15 +228,20 @@ class SSLSocket(ssl.SSLSocket):
 
     # -- raw transport ---------------------------------------------------------
 
+    def _pt_queue(self, data: bytes) -> None:
+        self._pt_outbuf += data
+
     def _pt_flush(self) -> None:
         """Send everything the TLS layer produced; WantWrite if it would block."""
-        self._pt_outbuf += self._pt_outgoing.read()
-        while self._pt_outbuf:
+        if self._pt_outgoing.pending:
+            self._pt_outbuf += self._pt_outgoing.read()
+        outbuf = self._pt_outbuf
+        while outbuf:
             try:
-                sent = socket.socket.send(self, self._pt_outbuf)
+                sent = socket.socket.send(self, outbuf)
             except BlockingIOError:
                 raise want_write() from None
-            del self._pt_outbuf[:sent]
+            del outbuf[:sent]
 
     def _pt_flush_quietly(self) -> None:
         """Best effort before raising: push out a fatal alert if the socket takes it."""
@@ -235,6 +249,10 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_flush()
 
     def _pt_receive(self) -> None:
+        obj = self._pt_obj
+        if obj is not None and obj.connection.handshake_complete:
+            self._pt_receive_bulk(obj)
+            return
         try:
             data = socket.socket.recv(self, _RECV_SIZE)
         except BlockingIOError:
@@ -243,6 +261,29 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_incoming.write(data)
         else:
             self._pt_incoming.write_eof()
+
+    def _pt_receive_bulk(self, obj: SSLObject) -> None:
+        """Read into a reusable buffer and hand the bytes to the connection."""
+        buffer: bytearray | None = getattr(_recv_buffers, "buffer", None)
+        # Taken while in use: a nested read in this thread gets its own.
+        _recv_buffers.buffer = None
+        if buffer is None:
+            buffer = bytearray(_BULK_RECV_SIZE)
+        try:
+            try:
+                count = socket.socket.recv_into(self, buffer)
+            except BlockingIOError:
+                raise want_read() from None
+            if not count:
+                self._pt_incoming.write_eof()
+                return
+            with memoryview(buffer) as view, view[:count] as data:
+                obj._pt_feed_bytes(data)
+        except ssl.SSLError:
+            self._pt_flush_quietly()
+            raise
+        finally:
+            _recv_buffers.buffer = buffer
 
     def _pt_run(self, step: Callable[[], T]) -> T:
         """Repeat ``step`` until it stops asking for input, moving bytes as needed."""
@@ -371,6 +412,13 @@ class SSLSocket(ssl.SSLSocket):
             return
         if flags != 0:
             raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
+        if isinstance(data, bytes):
+            # The common case, without memoryview set-up: write() takes all
+            # of it unless it first finishes an earlier would-block write.
+            done = self.write(data)
+            while done < len(data):
+                done += self.write(data[done:])
+            return
         with memoryview(data) as view, view.cast("B") as raw:
             total = len(raw)
             done = 0
