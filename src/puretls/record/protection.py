@@ -34,8 +34,8 @@ MAX_INNER_PLAINTEXT_LENGTH = MAX_PLAINTEXT_LENGTH + 1
 
 _TLS12 = int(ProtocolVersion.TLSv1_2)
 _APPLICATION_DATA = int(ContentType.application_data)
-# RFC 8446 5.2: "opaque_type: ... always set to the value 23".
-# type (23), legacy_record_version (0x0303), length: one call per record.
+# RFC 8446 5.2: the TLS 1.3 record header, "opaque_type: ... always set to
+# the value 23", legacy_record_version 0x0303, length; one call per record.
 _pack_header = struct.Struct(">BHH").pack
 # The content type byte that ends a TLSInnerPlaintext, one object per value.
 _TYPE_BYTES = tuple(bytes((value,)) for value in range(256))
@@ -65,7 +65,7 @@ class RecordProtection(ABC):
         self.seq = 0
 
     @abstractmethod
-    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
+    def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         """One whole record (header + fragment) carrying ``data``."""
 
     @abstractmethod
@@ -96,7 +96,7 @@ class NullProtection(RecordProtection):
         # for its first ClientHello for compatibility with old middleboxes.
         self.legacy_version = legacy_version
 
-    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
+    def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         self._check_plaintext_size(len(data))
         self.seq += 1
         return _header(content_type, self.legacy_version, len(data)) + data
@@ -161,7 +161,7 @@ class TLS13Protection(_AEADProtection):
         # RFC 8446 5.4: content + type + padding never exceeds 2^14 + 1.
         return min(pad, MAX_INNER_PLAINTEXT_LENGTH - 1 - length)
 
-    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
+    def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         # The bulk send path: the checks of _check_plaintext_size, _next_seq
         # and _xor_nonce are written out here (measured: each call costs
         # about as much as a 16 KiB copy).
@@ -269,7 +269,7 @@ class TLS12AEADProtection(_AEADProtection):
         # RFC 5246 6.2.3.3: seq_num || type || version || length (of plaintext).
         return seq.to_bytes(8, "big") + _header(content_type, version, length)
 
-    def seal(self, content_type: int, data: bytes | memoryview) -> bytes:
+    def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         self._check_plaintext_size(len(data))
         seq = self._next_seq()
         # The sequence number is a fine explicit nonce: unique per key

@@ -126,8 +126,11 @@ class SSLSocket(ssl.SSLSocket):
             session=session,
         )
         self._pt_obj._pt_cache_key = cache_key
-        # Records go from the connection to our send buffer, not through a BIO.
-        self._pt_obj._pt_sink = self._pt_queue
+        # Records go from the connection to our send buffer, not through a
+        # BIO.  The sink is the buffer's own method: a bound method of this
+        # socket would make a reference cycle and delay closing the fd of a
+        # dropped socket until the garbage collector runs.
+        self._pt_obj._pt_sink = self._pt_outbuf.extend
         if handshake:
             if self.gettimeout() == 0.0:
                 raise ValueError(
@@ -227,9 +230,6 @@ class SSLSocket(ssl.SSLSocket):
         self._pt_flush()
 
     # -- raw transport ---------------------------------------------------------
-
-    def _pt_queue(self, data: bytes) -> None:
-        self._pt_outbuf += data
 
     def _pt_flush(self) -> None:
         """Send everything the TLS layer produced; WantWrite if it would block."""
