@@ -33,6 +33,7 @@ from puretls.record.protection import (
 _CCS = int(ContentType.change_cipher_spec)
 _APPLICATION_DATA = int(ContentType.application_data)
 _ALERT = int(ContentType.alert)
+_APPLICATION_DATA_TYPE = bytes((_APPLICATION_DATA,))
 
 # What a skipped record is charged against the early data budget: its
 # fragment less the smallest TLS 1.3 overhead (tag and inner content type).
@@ -179,7 +180,8 @@ class RecordLayer:
 
     def _read_application_data(self, protection: TLS13Protection) -> tuple[int, bytes] | None:
         """The bulk receive path: decrypt records in place and join their data."""
-        parts: list[bytes | memoryview] = []
+        # Each part is a TLSInnerPlaintext without padding: content || type.
+        parts: list[bytes] = []
         try:
             item = self._next_protected(protection, parts)
         except TLSError as exc:
@@ -191,12 +193,13 @@ class RecordLayer:
             item = None
         if parts:
             self._stashed = item
-            data = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
-            return _APPLICATION_DATA, data
+            if len(parts) == 1:
+                return _APPLICATION_DATA, parts[0][:-1]
+            return _APPLICATION_DATA, b"".join([memoryview(part)[:-1] for part in parts])
         return item
 
     def _next_protected(
-        self, protection: TLS13Protection, parts: list[bytes | memoryview]
+        self, protection: TLS13Protection, parts: list[bytes]
     ) -> tuple[int, bytes] | None:
         """Append application data to ``parts`` until another record type comes."""
         deframer = self._deframer
@@ -216,13 +219,13 @@ class RecordLayer:
             if inner and inner[-1] == _APPLICATION_DATA:
                 # No padding: the content is all but the type byte, and at
                 # most 2^14 bytes since open_inner checked the inner length.
-                parts.append(memoryview(inner)[:-1])
+                parts.append(inner)
                 continue
             content_type, content = split_inner_plaintext(inner)
             check_fragment(content_type, len(content))
             if content_type != _APPLICATION_DATA:
                 return content_type, content
-            parts.append(content)
+            parts.append(content + _APPLICATION_DATA_TYPE)
         return None
 
     def _observe_received(self, rec: Record, content_type: int, content: bytes) -> None:
