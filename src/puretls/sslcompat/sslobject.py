@@ -369,7 +369,8 @@ class SSLObject(ssl.SSLObject):
         """Encrypt and queue ``data``; returns how many bytes were taken."""
         if not self._pt_conn.handshake_complete:
             self.do_handshake()
-        self._raise_stored()
+        if self._pt_error is not None:
+            self._raise_stored()
         # bytes go down as they are; anything else is copied once, as before.
         payload = data if isinstance(data, bytes) else bytes(data)
         if not payload:

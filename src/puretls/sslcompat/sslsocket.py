@@ -49,7 +49,7 @@ class SSLSocket(ssl.SSLSocket):
     _pt_obj: SSLObject | None
     _pt_incoming: ssl.MemoryBIO
     _pt_outgoing: ssl.MemoryBIO
-    _pt_outbuf: bytearray
+    _pt_outq: list[bytes | memoryview]
     _pt_pending_write: int
     _pt_connected: bool
 
@@ -96,7 +96,8 @@ class SSLSocket(ssl.SSLSocket):
         self._pt_obj = None
         self._pt_incoming = ssl.MemoryBIO()
         self._pt_outgoing = ssl.MemoryBIO()
-        self._pt_outbuf = bytearray()
+        # Record bytes not yet sent, in order; sent from as they are.
+        self._pt_outq = []
         self._pt_pending_write = 0
         try:
             self._pt_connected = _is_connected(self)
@@ -126,11 +127,11 @@ class SSLSocket(ssl.SSLSocket):
             session=session,
         )
         self._pt_obj._pt_cache_key = cache_key
-        # Records go from the connection to our send buffer, not through a
-        # BIO.  The sink is the buffer's own method: a bound method of this
+        # Records go from the connection to our send queue, not through a
+        # BIO.  The sink is the queue's own method: a bound method of this
         # socket would make a reference cycle and delay closing the fd of a
         # dropped socket until the garbage collector runs.
-        self._pt_obj._pt_sink = self._pt_outbuf.extend
+        self._pt_obj._pt_sink = self._pt_outq.append
         if handshake:
             if self.gettimeout() == 0.0:
                 raise ValueError(
@@ -233,15 +234,19 @@ class SSLSocket(ssl.SSLSocket):
 
     def _pt_flush(self) -> None:
         """Send everything the TLS layer produced; WantWrite if it would block."""
+        queue = self._pt_outq
         if self._pt_outgoing.pending:
-            self._pt_outbuf += self._pt_outgoing.read()
-        outbuf = self._pt_outbuf
-        while outbuf:
+            queue.append(self._pt_outgoing.read())
+        while queue:
+            head = queue[0]
             try:
-                sent = socket.socket.send(self, outbuf)
+                sent = socket.socket.send(self, head)
             except BlockingIOError:
                 raise want_write() from None
-            del outbuf[:sent]
+            if sent < len(head):
+                queue[0] = memoryview(head)[sent:]
+            else:
+                del queue[0]
 
     def _pt_flush_quietly(self) -> None:
         """Best effort before raising: push out a fatal alert if the socket takes it."""
@@ -383,7 +388,7 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_flush()
             done, self._pt_pending_write = self._pt_pending_write, 0
             return done
-        if not obj.connection.handshake_complete:
+        if not obj._pt_conn.handshake_complete:
             self._pt_run(obj.do_handshake)
         try:
             count = obj.write(data)
