@@ -372,6 +372,21 @@ class SSLSocket(ssl.SSLSocket):
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         obj = self._pt_sslobj()
+        conn = obj._pt_conn
+        if (
+            not obj._pt_plain_len
+            and conn.handshake_complete
+            and not conn.peer_closed
+            and obj._pt_error is None
+            and not self._pt_incoming.pending
+            and not self._pt_incoming.eof
+        ):
+            # Nothing decrypted yet: read the socket first rather than let
+            # obj.read raise SSLWantReadError for _pt_run to catch (the same
+            # steps, without building an exception per socket read).
+            # (EOF from the socket is left in the BIO for obj.read to report.)
+            self._pt_flush()
+            self._pt_receive()
         try:
             return self._pt_run(lambda: obj.read(len, buffer))
         except ssl.SSLEOFError:
