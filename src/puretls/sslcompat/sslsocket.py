@@ -15,7 +15,6 @@ import contextlib
 import errno
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,12 +28,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _RECV_SIZE = 1 << 16
-# After the handshake, reads go into one reusable buffer per thread, big
-# enough for ~16 full records per recv; the Connection reads the records in
-# place and copies only a cut-off tail, so the buffer is free again as soon
-# as the data is processed (idle sockets hold none of it).
+# While reads come back at least half full (a bulk transfer), read up to
+# ~16 full records per call; otherwise 64 KiB, so a reader blocked waiting
+# for a quiet peer holds no bigger allocation than before.
 _BULK_RECV_SIZE = 1 << 18
-_recv_buffers = threading.local()
 
 
 class SSLSocket(ssl.SSLSocket):
@@ -51,6 +48,7 @@ class SSLSocket(ssl.SSLSocket):
     _pt_outgoing: ssl.MemoryBIO
     _pt_outq: list[bytes | memoryview]
     _pt_pending_write: int
+    _pt_recv_size: int
     _pt_connected: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -99,6 +97,7 @@ class SSLSocket(ssl.SSLSocket):
         # Record bytes not yet sent, in order; sent from as they are.
         self._pt_outq = []
         self._pt_pending_write = 0
+        self._pt_recv_size = _RECV_SIZE
         try:
             self._pt_connected = _is_connected(self)
             self.settimeout(timeout)
@@ -268,27 +267,21 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_incoming.write_eof()
 
     def _pt_receive_bulk(self, obj: SSLObject) -> None:
-        """Read into a reusable buffer and hand the bytes to the connection."""
-        buffer: bytearray | None = getattr(_recv_buffers, "buffer", None)
-        # Taken while in use: a nested read in this thread gets its own.
-        _recv_buffers.buffer = None
-        if buffer is None:
-            buffer = bytearray(_BULK_RECV_SIZE)
+        """Read from the socket and hand the bytes to the connection directly."""
         try:
+            size = self._pt_recv_size
             try:
-                count = socket.socket.recv_into(self, buffer)
+                data = socket.socket.recv(self, size)
             except BlockingIOError:
                 raise want_read() from None
-            if not count:
-                self._pt_incoming.write_eof()
-                return
-            with memoryview(buffer) as view, view[:count] as data:
+            self._pt_recv_size = _BULK_RECV_SIZE if len(data) * 2 >= size else _RECV_SIZE
+            if data:
                 obj._pt_feed_bytes(data)
+            else:
+                self._pt_incoming.write_eof()
         except ssl.SSLError:
             self._pt_flush_quietly()
             raise
-        finally:
-            _recv_buffers.buffer = buffer
 
     def _pt_run(self, step: Callable[[], T]) -> T:
         """Repeat ``step`` until it stops asking for input, moving bytes as needed."""
