@@ -260,7 +260,8 @@ def test_bad_rsa_pre_master_secret_gives_the_same_alert_as_a_wrong_one() -> None
 
 def test_session_id_resumption() -> None:
     cache = SessionCache12(maxsize=4)
-    server_cfg = server_config(tls12_session_cache=cache)
+    # No tickets: RFC 5077 3.4 has a ticket-issuing server send no session ID.
+    server_cfg = server_config(tls12_session_cache=cache, session_tickets=0)
     client, _server = connect(tls12_client(), server_cfg)
     session = client.negotiated.tls12_session
     assert session is not None and session.session_id and len(cache) == 1
@@ -277,7 +278,7 @@ def test_session_id_resumption() -> None:
 
 def test_session_cache_is_bounded() -> None:
     cache = SessionCache12(maxsize=2)
-    server_cfg = server_config(tls12_session_cache=cache)
+    server_cfg = server_config(tls12_session_cache=cache, session_tickets=0)
     for _ in range(5):
         connect(tls12_client(), server_cfg)
     assert len(cache) == 2

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -38,6 +38,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from puretls._codec import Reader, Writer
 from puretls.crypto import key_schedule as ks
 from puretls.errors import DecodeError
+
+if TYPE_CHECKING:
+    from puretls.handshake.session12 import TLS12Session
 
 Rng = Callable[[int], bytes]
 
@@ -325,16 +328,20 @@ class ClientSession:
 class SessionCache:
     """Client tickets keyed by (server name, port); each handed out once by default.
 
-    Thread safe, bounded (least recently stored entries go first).
+    Holds TLS 1.3 :class:`ClientSession` and TLS 1.2 ``TLS12Session`` alike
+    (both answer ``expired(now)``).  Thread safe, bounded (least recently
+    stored entries go first).
     """
 
     def __init__(self, *, max_entries: int = 1024, reuse: bool = False) -> None:
         self.max_entries = max_entries
         self.reuse = reuse
-        self._entries: OrderedDict[tuple[str, int], list[ClientSession]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], list[ClientSession | TLS12Session]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
-    def store(self, server_name: str, port: int, session: ClientSession) -> None:
+    def store(self, server_name: str, port: int, session: ClientSession | TLS12Session) -> None:
         with self._lock:
             key = (server_name, port)
             bucket = self._entries.pop(key, [])
@@ -343,7 +350,7 @@ class SessionCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def get(self, server_name: str, port: int, now: float) -> ClientSession | None:
+    def get(self, server_name: str, port: int, now: float) -> ClientSession | TLS12Session | None:
         """The newest unexpired session; removed unless ``reuse`` is set."""
         with self._lock:
             bucket = self._entries.get((server_name, port), [])

@@ -118,8 +118,12 @@ def hello_extensions(config: TLSConfig) -> list[Extension]:
 def resumption_session_id(config: TLSConfig) -> bytes | None:
     """The session ID to offer for session-ID resumption, if any (RFC 5246 7.4.1.2)."""
     session = config.tls12_session
-    if session is None or session.ticket or not offers_tls12(config):
+    if session is None or not offers_tls12(config):
         return None
+    if session.ticket:
+        # RFC 5077 3.4: a fresh ID, echoed only if the server takes the
+        # ticket, tells resumption from a full handshake.
+        return config.rng(32)
     return session.session_id or None
 
 

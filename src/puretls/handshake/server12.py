@@ -8,9 +8,12 @@ offer TLS 1.3 (or our maximum_version is 1.2).  Full handshake::
     [Certificate] ClientKeyExchange [CertificateVerify] ChangeCipherSpec Finished
                 -> ChangeCipherSpec Finished
 
-A ClientHello whose session ID is in our cache resumes that session in an
-abbreviated handshake: ServerHello ChangeCipherSpec Finished at once, then
-the client's ChangeCipherSpec and Finished.
+A ClientHello whose session ID is in our cache, or whose RFC 5077 ticket
+opens under our ticket keys (tickets12.py), resumes that session in an
+abbreviated handshake: ServerHello [NewSessionTicket] ChangeCipherSpec
+Finished at once, then the client's ChangeCipherSpec and Finished.  A
+client that asks for a ticket gets a NewSessionTicket before our
+ChangeCipherSpec in the full handshake too.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
-from puretls.handshake import auth13
+from puretls.handshake import auth13, tickets12
 from puretls.handshake.base import HandshakeIO, State, unexpected
 from puretls.handshake.common12 import (
     TLS12,
@@ -67,6 +70,7 @@ from puretls.messages import (
     ServerHelloDone,
     ServerKeyExchange,
     ServerName,
+    SessionTicket,
     SignatureAlgorithms,
     StatusRequest,
     SupportedGroups,
@@ -232,7 +236,13 @@ def handle_client_hello(hello: ClientHello, raw: bytes, io: HandshakeIO) -> Stat
         extensions.append(EcPointFormats(formats=(_UNCOMPRESSED,)))
     if sni:
         extensions.append(ServerName())
-    session_id = config.rng(_SESSION_ID_LENGTH) if config.tls12_session_cache is not None else b""
+    # RFC 5077 3.2 / 3.4: promise a ticket with an empty session_ticket, and
+    # then send an empty session ID: the ticket, not our cache, resumes.
+    send_ticket = tickets12.client_wants_ticket(config, hello)
+    if send_ticket:
+        extensions.append(SessionTicket())
+    caching = config.tls12_session_cache is not None and not send_ticket
+    session_id = config.rng(_SESSION_ID_LENGTH) if caching else b""
     ctx = _Context(
         transcript=transcript,
         suite=choice.suite,
@@ -241,6 +251,7 @@ def handle_client_hello(hello: ClientHello, raw: bytes, io: HandshakeIO) -> Stat
         session_id=session_id,
         client_version=hello.legacy_version,
         extended_master_secret=ems,
+        send_ticket=send_ticket,
     )
     return _send_server_flight(io, hello, raw, ctx, choice, tuple(extensions))
 
@@ -258,6 +269,8 @@ class _Context:
     kx_private: KeyExchange | rsa.RSAPrivateKey | None = None
     client_public_key: PublicKey | None = None
     master_secret: bytes = field(default=b"", repr=False)
+    # RFC 5077 3.3: a NewSessionTicket goes out before our ChangeCipherSpec.
+    send_ticket: bool = False
 
 
 def _send_server_flight(
@@ -464,6 +477,8 @@ class ExpectClientFinished:
         )
         ctx.transcript.update(raw)
         if not self.resumed:
+            if ctx.send_ticket:
+                tickets12.send_ticket(io, ctx.transcript, _session_of(io, ctx))
             _send_finished(io, ctx)
             _cache_session(io, ctx)
         io.emit(HandshakeComplete(alpn_protocol=io.negotiated.alpn_protocol))
@@ -494,27 +509,34 @@ def _send_finished(io: HandshakeIO, ctx: _Context) -> None:
 # -- session-ID resumption (RFC 5246 7.3, F.1.4) -------------------------------
 
 
+def _session_of(io: HandshakeIO, ctx: _Context, lifetime: int | None = None) -> TLS12Session:
+    """The session a full handshake made, for the cache or a ticket."""
+    return TLS12Session(
+        session_id=ctx.session_id,
+        cipher_suite=ctx.suite.suite,
+        master_secret=ctx.master_secret,
+        extended_master_secret=ctx.extended_master_secret,
+        created=io.config.time(),
+        peer_certificates=io.negotiated.peer_certificates,
+        alpn_protocol=io.negotiated.alpn_protocol,
+        server_name=io.negotiated.server_name,
+        lifetime=io.config.ticket_lifetime if lifetime is None else lifetime,
+    )
+
+
 def _cache_session(io: HandshakeIO, ctx: _Context) -> None:
     cache = io.config.tls12_session_cache
     if cache is None or not ctx.session_id:
         return
-    cache.put(
-        TLS12Session(
-            session_id=ctx.session_id,
-            cipher_suite=ctx.suite.suite,
-            master_secret=ctx.master_secret,
-            extended_master_secret=ctx.extended_master_secret,
-            created=io.config.time(),
-            peer_certificates=io.negotiated.peer_certificates,
-            alpn_protocol=io.negotiated.alpn_protocol,
-            server_name=io.negotiated.server_name,
-            lifetime=cache.lifetime,
-        )
-    )
+    cache.put(_session_of(io, ctx, cache.lifetime))
 
 
 def _find_session(io: HandshakeIO, hello: ClientHello, ems: bool) -> TLS12Session | None:
-    """A cached session the client may resume, or None for a full handshake."""
+    """A session the client may resume (by ticket or ID), or None for a full handshake."""
+    ticket = tickets12.presented_ticket(hello)
+    if ticket:
+        # RFC 5077 3.4: with a ticket the session ID is not looked up.
+        return tickets12.open_ticket(io, hello, ticket)
     cache = io.config.tls12_session_cache
     if cache is None or not hello.legacy_session_id:
         return None
@@ -551,6 +573,10 @@ def _resume(
     negotiated.peer_certificates = session.peer_certificates
     transcript.set_hash(info.hash_name)
     transcript.update(raw)
+    # RFC 5077 3.1: a server that accepted a ticket may renew it.
+    renew = bool(session.ticket) and tickets12.client_wants_ticket(io.config, hello)
+    if renew:
+        extensions.append(SessionTicket())
     server_hello = ServerHello(
         random=server_random,
         legacy_session_id_echo=session.session_id,
@@ -558,6 +584,8 @@ def _resume(
         extensions=tuple(extensions),
     )
     transcript.update(io.send_handshake(server_hello))
+    if renew:
+        tickets12.send_ticket(io, transcript, session)
     ctx = _Context(
         transcript=transcript,
         suite=info,

@@ -42,6 +42,10 @@ class TLS12Session:
     def is_fresh(self, now: float) -> bool:
         return 0 <= now - self.created < self.lifetime
 
+    def expired(self, now: float) -> bool:
+        """Client: past the server's lifetime hint (what a session cache asks)."""
+        return not self.is_fresh(now)
+
 
 class SessionCache12:
     """A server's bounded session-ID cache (RFC 5246 F.1.4: limit its lifetime).

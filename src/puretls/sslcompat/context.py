@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from puretls.config import DEFAULT_GROUPS, DEFAULT_SIGNATURE_SCHEMES, CertifiedKey, TLSConfig
 from puretls.crypto.suites import DEFAULT_TLS13_SUITES, SUITES, suite_info
 from puretls.enums import ProtocolVersion
-from puretls.handshake.session12 import SessionCache12
+from puretls.handshake.session12 import SessionCache12, TLS12Session
 from puretls.session import (
     ClientSession,
     InMemoryReplayCache,
@@ -614,6 +614,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         sni_callback: Callable[[str | None], TLSConfig | None] | None = None,
         session: ClientSession | None = None,
         early_data: bool = False,
+        tls12_session: TLS12Session | None = None,
     ) -> TLSConfig:
         """The per-connection puretls configuration these settings describe."""
         low, high = self._version_range()
@@ -643,6 +644,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
             tls12_session_cache=self._pt_session_cache if server_side else None,
+            tls12_session=tls12_session,
         )
 
     def __reduce__(self) -> Any:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from cryptography.hazmat.primitives import serialization
 
@@ -26,7 +26,13 @@ from puretls.config import TLSConfig
 from puretls.connection import Connection
 from puretls.enums import AlertDescription
 from puretls.errors import ConnectionClosed, HandshakeFailure, TLSError
-from puretls.events import ApplicationData, CloseNotify, NewSessionTicketReceived
+from puretls.events import (
+    ApplicationData,
+    CloseNotify,
+    HandshakeComplete,
+    NewSessionTicketReceived,
+)
+from puretls.handshake.session12 import TLS12Session
 from puretls.session import ClientSession
 from puretls.sslcompat import ciphers
 from puretls.sslcompat.constants import CHANNEL_BINDING_TYPES
@@ -126,7 +132,7 @@ class SSLObject(ssl.SSLObject):
             server_side=self._pt_server_side,
             server_hostname=hostname,
             sni_callback=hook,
-            session=_client_session(session),
+            **_session_options(session),
         )
         self._pt_conn = Connection(config)
         return self
@@ -155,11 +161,13 @@ class SSLObject(ssl.SSLObject):
 
     @property
     def session(self) -> Any:
-        """The newest resumable session (a ticket), or the one offered."""
+        """The newest resumable session (1.3 ticket or 1.2 session), or the offered one."""
         conn = self._pt_conn
         if conn.negotiated.sessions:
             return SSLSession(conn.negotiated.sessions[-1])
-        offered = conn.config.session
+        if conn.negotiated.tls12_session is not None:
+            return SSLSession(conn.negotiated.tls12_session)
+        offered = conn.config.session or conn.config.tls12_session
         return SSLSession(offered) if offered is not None else None
 
     @session.setter
@@ -168,7 +176,7 @@ class SSLObject(ssl.SSLObject):
             raise ValueError("Cannot set session for server-side SSLSocket.")
         if self._pt_started:
             raise ValueError("Cannot set session after handshake.")
-        self._pt_reconfigure(session=_client_session(value))
+        self._pt_reconfigure(**_session_options(value))
 
     def _pt_reconfigure(self, **changes: Any) -> None:
         """Rebuild the (not yet started) connection with changed settings."""
@@ -205,6 +213,8 @@ class SSLObject(ssl.SSLObject):
                     self._pt_early_received += event.data
             elif isinstance(event, NewSessionTicketReceived):
                 self._pt_store_session(event)
+            elif isinstance(event, HandshakeComplete):
+                self._pt_store_tls12_session()
             elif isinstance(event, CloseNotify):
                 pass  # conn.peer_closed says it
 
@@ -585,16 +595,31 @@ class SSLObject(ssl.SSLObject):
         if cache is not None and self._pt_cache_key is not None and event.session is not None:
             cache.store(*self._pt_cache_key, event.session)
 
+    def _pt_store_tls12_session(self) -> None:
+        # TLS 1.2 sessions are complete only with the handshake (the ticket
+        # comes before the server's Finished); store it, or store it again
+        # after resuming, since the cache handed it out.
+        cache = self._pt_context.session_cache
+        session = self._pt_conn.negotiated.tls12_session
+        if cache is not None and self._pt_cache_key is not None and session is not None:
+            cache.store(*self._pt_cache_key, session)
+
     def __repr__(self) -> str:
         role = "server" if self._pt_server_side else "client"
         return f"<puretls.SSLObject {role} version={self.version()!r}>"
 
 
-def _client_session(session: object) -> ClientSession | None:
-    if session is None:
-        return None
+class _SessionOptions(TypedDict):
+    session: ClientSession | None
+    tls12_session: TLS12Session | None
+
+
+def _session_options(session: object) -> _SessionOptions:
+    """Where a session to offer goes: TLS 1.3 ``session``, TLS 1.2 ``tls12_session``."""
     if isinstance(session, SSLSession):
-        return session.session
-    if isinstance(session, ClientSession):
-        return session
+        session = session.session
+    if session is None or isinstance(session, ClientSession):
+        return {"session": session, "tls12_session": None}
+    if isinstance(session, TLS12Session):
+        return {"session": None, "tls12_session": session}
     raise TypeError("Value is not a SSLSession.")
