@@ -448,3 +448,63 @@ def test_unrequested_certificate_entry_extension_is_unsupported_extension() -> N
     err, peer, _, _ = failure(client_config(), server_config(message_hook=staple))
     assert err.alert == AlertDescription.unsupported_extension
     assert isinstance(peer, PeerAlert)
+
+
+# -- the bulk data path ------------------------------------------------------
+
+
+def test_records_received_together_arrive_as_one_application_data_event() -> None:
+    client, server = connect(client_config(), server_config())
+    events(client), events(server)
+    data = bytes(range(256)) * 300  # five records
+    client.send_data(data)
+    client.send_data(b"tail")
+    server.receive_data(client.data_to_send())
+    assert events(server) == [ApplicationData(data=data + b"tail")]
+
+
+def test_receive_data_does_not_keep_the_callers_buffer() -> None:
+    client, server = connect(client_config(), server_config())
+    events(client), events(server)
+    data = bytes(range(256)) * 300
+    client.send_data(data)
+    wire = client.data_to_send()
+    buffer = bytearray(wire[:30000])  # cuts the second record
+    server.receive_data(buffer)
+    buffer[:] = bytes(len(buffer))  # the caller reuses its buffer
+    server.receive_data(memoryview(bytearray(wire[30000:])))
+    assert b"".join(e.data for e in events(server) if isinstance(e, ApplicationData)) == data
+
+
+def test_key_update_between_records_keeps_the_event_order() -> None:
+    client, server = connect(client_config(), server_config())
+    events(client), events(server)
+    client.send_data(b"before")
+    client.key_update(request_peer_update=False)
+    client.send_data(b"after")
+    server.receive_data(client.data_to_send())
+    assert events(server) == [
+        ApplicationData(data=b"before"),
+        KeyUpdated(by_peer=True),
+        ApplicationData(data=b"after"),
+    ]
+
+
+def test_data_before_close_notify_is_delivered_first() -> None:
+    client, server = connect(client_config(), server_config())
+    events(client), events(server)
+    client.send_data(b"last words")
+    client.close()
+    server.receive_data(client.data_to_send())
+    assert events(server) == [ApplicationData(data=b"last words"), CloseNotify()]
+
+
+def test_a_large_write_still_updates_keys_at_the_configured_record_count() -> None:
+    client, server = connect(client_config(key_update_records=3), server_config())
+    events(client), events(server)
+    data = bytes(range(256)) * 64 * 7  # seven full records
+    client.send_data(data)
+    server.receive_data(client.data_to_send())
+    got = events(server)
+    assert sum(isinstance(e, KeyUpdated) for e in got) == 2
+    assert b"".join(e.data for e in got if isinstance(e, ApplicationData)) == data

@@ -252,4 +252,4 @@ def test_bad_private_bytes_are_an_internal_error() -> None:
 
 def test_repr_does_not_show_the_private_key() -> None:
     kx = key_exchange_from_private_bytes(NamedGroup.x25519, bytes(range(32)))
-    assert repr(kx) == "_X25519KeyExchange(x25519)"
+    assert repr(kx) == "KeyExchange(x25519)"

@@ -379,3 +379,42 @@ def test_stages_only_offer_their_own_secrets() -> None:
     assert not hasattr(early.handshake_secret(None), "client_application_traffic_secret_0")
     with pytest.raises(AttributeError):
         early.secret = b"x"  # type: ignore[misc]
+
+
+# -- the precomputed parts give the same answers -----------------------------
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+def test_early_secret_without_psk_equals_extract_over_zeros(hash_name: str) -> None:
+    zeros = bytes(hashlib.new(hash_name).digest_size)
+    early = EarlySecret(hash_name)
+    assert early.secret == hmac.digest(zeros, zeros, hash_name)
+    # The cached "derived" salt is the one RFC 8446 7.1 defines.
+    salt = derive_secret(hash_name, early.secret, b"derived", empty_hash(hash_name))
+    ikm = b"\x42" * len(zeros)
+    handshake = early.handshake_secret(ikm)
+    assert handshake.secret == hmac.digest(salt, ikm, hash_name)
+    # A PSK of zeros is the same schedule computed the long way.
+    assert EarlySecret(hash_name, zeros).handshake_secret(ikm).secret == handshake.secret
+
+
+def test_hkdf_expand_label_matches_hkdf_label_for_many_labels() -> None:
+    # More distinct labels than the prefix cache keeps: answers never change.
+    secret = b"\x07" * 32
+    for i in range(300):
+        label = f"exporter {i}".encode()
+        info = hkdf_label(label, b"ctx", 32)
+        expected = hkdf_expand("sha256", secret, info, 32)
+        assert hkdf_expand_label("sha256", secret, label, b"ctx", 32) == expected
+        assert hkdf_expand_label("sha256", secret, label, b"ctx", 32) == expected
+
+
+def test_hkdf_expand_label_longer_than_one_block() -> None:
+    secret = b"\x01" * 32
+    out = hkdf_expand_label("sha256", secret, b"long", b"", 80)
+    assert out == hkdf_expand("sha256", secret, hkdf_label(b"long", b"", 80), 80)
+
+
+def test_hkdf_expand_label_rejects_overlong_context() -> None:
+    with pytest.raises(InternalError):
+        hkdf_expand_label("sha256", b"k" * 32, b"key", b"c" * 256, 16)

@@ -461,3 +461,27 @@ def test_tls12_missing_required_staple_fails() -> None:
         client(ocsp_must_staple=True, max_version=ProtocolVersion.TLSv1_2), server()
     )
     assert local.alert == AlertDescription.bad_certificate_status_response
+
+
+def test_chain_ranking_answers_are_the_same_cached_or_not() -> None:
+    issued = server_leaf("a.test")
+    chain = certified(issued).chain
+    ecdsa = (SignatureScheme.ecdsa_secp256r1_sha256,)
+    rsa = (SignatureScheme.rsa_pss_rsae_sha256,)
+    for _ in range(2):  # the second round is answered from the caches
+        assert auth13._chain_signed_acceptably(chain, ecdsa)
+        assert not auth13._chain_signed_acceptably(chain, rsa)
+        assert auth13.leaf_covers_name(CertifiedKey(chain, None), "a.test")  # type: ignore[arg-type]
+        assert not auth13.leaf_covers_name(CertifiedKey(chain, None), "b.test")  # type: ignore[arg-type]
+    # A list longer than the cache takes is checked directly, with the same answer.
+    long_list = tuple(range(0x0900, 0x0900 + 100)) + ecdsa
+    assert auth13._chain_signed_acceptably(chain, long_list)
+    assert auth13._chain_signed_acceptably(list(chain), ecdsa)
+
+
+def test_overlong_server_name_is_matched_without_being_cached() -> None:
+    chain = certified(server_leaf("a.test")).chain
+    long_name = "a" * 300 + ".test"
+    before = auth13._leaf_covers_name.cache_info().currsize
+    assert not auth13.leaf_covers_name(CertifiedKey(chain, None), long_name)  # type: ignore[arg-type]
+    assert auth13._leaf_covers_name.cache_info().currsize == before

@@ -210,3 +210,68 @@ def test_plaintext_above_two_to_the_fourteen_is_record_overflow() -> None:
     check_plaintext_record(_plain(22, bytes(2**14)))
     with pytest.raises(RecordOverflow):
         check_plaintext_record(_plain(22, bytes(2**14 + 1)))
+
+
+# -- reading in place from the fed buffer -------------------------------------
+
+
+def test_settle_keeps_unread_records_after_the_caller_reuses_its_buffer() -> None:
+    stream = _record(23, b"first") + _record(23, b"second") + _record(23, b"thi")
+    buffer = bytearray(stream[:-2])  # the last record is cut
+    deframer = RecordDeframer()
+    deframer.feed(buffer)
+    first = deframer.next_record()
+    assert first is not None and first.fragment == b"first"
+    deframer.settle()
+    buffer[:] = bytes(len(buffer))  # the caller reads into it again
+    deframer.feed(stream[-2:])
+    assert [r.fragment for r in _drain(deframer)] == [b"second", b"thi"]
+    assert deframer.buffered == 0
+
+
+def test_a_cut_record_is_completed_from_the_next_feed_and_the_rest_read_in_place() -> None:
+    body = bytes(range(256)) * 4
+    stream = _record(23, body) * 3
+    deframer = RecordDeframer()
+    deframer.feed(stream[:700])
+    assert deframer.next_raw() is None
+    deframer.settle()
+    deframer.feed(stream[700:])
+    raws = []
+    while (raw := deframer.next_raw()) is not None:
+        raws.append(raw)
+    # The cut record comes out owned (bytes); the others are views of the feed.
+    assert [type(fragment) for _, fragment in raws] == [bytes, memoryview, memoryview]
+    assert [bytes(fragment) for _, fragment in raws] == [body] * 3
+
+
+def test_feeding_again_before_reading_everything_keeps_the_order() -> None:
+    deframer = RecordDeframer()
+    deframer.feed(_record(23, b"a") + _record(23, b"b") + _record(23, b"c")[:3])
+    deframer.feed(_record(23, b"c")[3:] + _record(23, b"d"))
+    assert [r.fragment for r in _drain(deframer)] == [b"a", b"b", b"c", b"d"]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([20, 21, 22, 23]), st.binary(max_size=300))),
+    st.data(),
+)
+def test_any_split_fed_from_one_reused_bytearray_round_trips(
+    records: list[tuple[int, bytes]], data: st.DataObject
+) -> None:
+    stream = b"".join(_record(t, b) for t, b in records)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    buffer = bytearray(len(stream) + 1)
+    deframer = RecordDeframer()
+    out: list[tuple[int, bytes]] = []
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        buffer[: end - start] = stream[start:end]
+        with memoryview(buffer) as view, view[: end - start] as chunk:
+            deframer.feed(chunk)
+            while (raw := deframer.next_raw()) is not None:
+                header, fragment = raw
+                out.append((header[0], bytes(fragment)))
+            deframer.settle()
+        buffer[:] = b"\xee" * len(buffer)  # scribble: nothing may still point here
+    assert out == records
+    assert deframer.buffered == 0

@@ -368,3 +368,84 @@ def test_arbitrary_input_raises_only_tls_errors(
             _drain(layer)
     except TLSError:
         pass
+
+
+# -- coalescing reads (the bulk receive path) --------------------------------
+
+
+def _read_all(receiver: RecordLayer, coalesce: bool = True) -> list[tuple[int, bytes]]:
+    out = []
+    while (item := receiver.read(coalesce)) is not None:
+        out.append(item)
+    return out
+
+
+def test_coalescing_read_joins_a_run_of_application_data_records() -> None:
+    sender, receiver = _pair()
+    data = bytes(range(256)) * 200  # four records
+    receiver.feed(sender.write(APP, data))
+    assert _read_all(receiver) == [(APP, data)]
+    assert receiver.records_read == 4
+
+
+def test_coalescing_read_stops_at_other_record_types_and_keeps_the_order() -> None:
+    sender, receiver = _pair()
+    wire = (
+        sender.write(APP, b"one")
+        + sender.write(APP, b"two")
+        + sender.write(HS, b"\x18\x00\x00\x01\x00")  # a KeyUpdate, say
+        + sender.write(APP, b"three")
+        + sender.write(ALERT, b"\x01\x00")
+    )
+    receiver.feed(wire)
+    assert _read_all(receiver) == [
+        (APP, b"onetwo"),
+        (HS, b"\x18\x00\x00\x01\x00"),
+        (APP, b"three"),
+        (ALERT, b"\x01\x00"),
+    ]
+
+
+def test_coalescing_read_strips_padding_and_keeps_empty_records() -> None:
+    sender, receiver = _pair()
+    sender.set_write_protection(TLS13Protection(AES128, KEY, IV, padding=lambda _t, _n: 7))
+    receiver.feed(sender.write(APP, b"pad") + sender.write(APP, b"") + sender.write(APP, b"ded"))
+    assert _read_all(receiver) == [(APP, b"padded")]
+    # A run of nothing but empty records still reads as one empty item.
+    _, alone = _pair()
+    alone.feed(TLS13Protection(AES128, KEY, IV).seal(APP, b""))
+    assert _read_all(alone) == [(APP, b"")]
+
+
+def test_coalescing_read_delivers_data_before_a_bad_record_then_raises() -> None:
+    sender, receiver = _pair()
+    good = sender.write(APP, b"good")
+    bad = bytearray(sender.write(APP, b"bad"))
+    bad[-1] ^= 1
+    receiver.feed(good + bytes(bad))
+    assert receiver.read(coalesce=True) == (APP, b"good")
+    with pytest.raises(BadRecordMac):
+        receiver.read(coalesce=True)
+
+
+def test_coalescing_read_reads_in_place_from_a_reused_buffer() -> None:
+    sender, receiver = _pair()
+    wire = sender.write(APP, bytes(range(256)) * 100)  # two records
+    buffer = bytearray(wire[:20000])
+    receiver.feed(buffer)
+    first = receiver.read(coalesce=True)
+    receiver.settle()
+    buffer[:] = bytes(len(buffer))
+    receiver.feed(wire[20000:])
+    second = receiver.read(coalesce=True)
+    assert first is not None and second is not None
+    assert first[1] + second[1] == bytes(range(256)) * 100
+
+
+def test_coalescing_is_off_while_traced() -> None:
+    sender, receiver = _pair()
+    seen: list[object] = []
+    receiver.observer = lambda *args: seen.append(args)
+    receiver.feed(sender.write(APP, b"a") + sender.write(APP, b"b"))
+    assert _read_all(receiver) == [(APP, b"a"), (APP, b"b")]
+    assert len(seen) == 2

@@ -283,3 +283,34 @@ def test_keylog_file_gets_nss_lines(
     lines = (tmp_path / "keys.log").read_text().splitlines()
     assert lines[0].startswith("# TLS secrets log file")
     assert any(line.startswith("CLIENT_TRAFFIC_SECRET_0 ") for line in lines)
+
+
+def test_reads_of_any_size_return_the_stream_in_order(
+    ca: CertificateAuthority, server_files: Any
+) -> None:
+    pair = Pair(client_ctx(puretls, ca), server_ctx(puretls, server_files), "localhost")
+    pair.handshake()
+    data = bytes(range(251)) * 400  # about 100 KB: several records per pump
+    for start in range(0, len(data), 30000):
+        pair.client.write(data[start : start + 30000])
+        pair.pump()
+    got = bytearray()
+    buffer = bytearray(7000)
+    for size in (1, 5000, 16384, 3):
+        got += pair.server.read(size)
+        assert pair.server.pending() == len(data) - len(got)
+        count = pair.server.read(len(buffer), buffer)
+        got += buffer[:count]
+    while pair.server.pending():
+        got += pair.server.read(50000)
+    assert bytes(got) == data
+
+
+def test_write_takes_bytes_like_objects(ca: CertificateAuthority, server_files: Any) -> None:
+    pair = Pair(client_ctx(puretls, ca), server_ctx(ssl, server_files), "localhost")
+    pair.handshake()
+    assert pair.client.write(memoryview(b"abc")) == 3
+    assert pair.client.write(bytearray(b"def")) == 3
+    pair.pump()
+    # The stdlib server returns one record per read.
+    assert pair.server.read(10) + pair.server.read(10) == b"abcdef"

@@ -10,6 +10,7 @@ import select
 import socket
 import ssl
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -415,3 +416,53 @@ def test_half_close_sends_close_notify_and_keeps_reading() -> None:
     listener.close()
     assert result == [b"last request"]
     assert tail == b"goodbye after your close_notify"
+
+
+def _stream_back(conn: Any) -> None:
+    """Read a 4-byte length, then that many bytes, and send them all back."""
+    want = int.from_bytes(conn.recv(4), "big")
+    received = bytearray()
+    buffer = bytearray(50000)
+    while len(received) < want:
+        count = conn.recv_into(buffer)
+        assert count
+        received += buffer[:count]
+    conn.sendall(bytes(received))
+
+
+@pytest.mark.parametrize(("client_mod", "server_mod"), SIDES, ids=IDS)
+def test_megabytes_both_ways_arrive_intact(
+    client_mod: ModuleType, server_mod: ModuleType, ca: CertificateAuthority, server_files: Any
+) -> None:
+    data = bytes(range(253)) * 8000  # ~2 MB: many records per socket read
+    with (
+        tls_server(server_ctx(server_mod, server_files), _stream_back) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+        client_ctx(client_mod, ca).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(len(data).to_bytes(4, "big"))
+        tls.sendall(memoryview(data)[:1000])
+        tls.sendall(data[1000:])
+        got = bytearray()
+        while len(got) < len(data):
+            chunk = tls.recv(100000)
+            assert chunk
+            got += chunk
+        assert bytes(got) == data
+
+
+def test_a_dropped_sslsocket_is_freed_without_the_garbage_collector(
+    ca: CertificateAuthority,
+) -> None:
+    # Callers (the CLI server among them) rely on refcounting to close the
+    # fd of a socket they drop after a failed handshake.
+    left, right = socket.socketpair()
+    with right:
+        tls = client_ctx(puretls, ca).wrap_socket(
+            left, server_hostname="localhost", do_handshake_on_connect=False
+        )
+        ref = weakref.ref(tls)
+        del tls
+        assert ref() is None
+        right.settimeout(TIMEOUT)
+        assert right.recv(10) == b""  # the fd was closed with it

@@ -689,3 +689,22 @@ def test_self_signed_leaf_trusted_as_itself_is_accepted() -> None:
     with pytest.raises(CertificateError) as err:
         verifier.verify([ca.cert_der()], "example.com", now)
     assert "example.com" in err.value.message
+
+
+def test_repeated_chain_verifies_again_and_still_fails_for_other_names(
+    leaf: IssuedCert, verifier: CertificateVerifier
+) -> None:
+    # The parsed certificates are kept between verifications; the checks are not.
+    for _ in range(2):
+        verifier.verify(leaf.chain_der(), "example.com", NOW)
+        err = reject(verifier, leaf.chain_der(), "other.example")
+        assert_error(err, A.certificate_unknown, 62)
+        err = reject(verifier, leaf.chain_der(), "example.com", NOW + timedelta(days=31))
+        assert_error(err, A.certificate_expired, 10)
+
+
+def test_trust_store_looks_up_a_certificate_by_its_der(root: CertificateAuthority) -> None:
+    store = TrustStore()
+    store.add_pem(root.cert_pem())
+    assert store.contains_der(root.cert_der())
+    assert not store.contains_der(root.intermediate(common_name="Not an anchor").cert_der())

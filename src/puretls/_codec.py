@@ -7,6 +7,8 @@ all end there, so no IndexError or struct.error ever escapes a decoder.
 
 from __future__ import annotations
 
+from struct import unpack_from
+
 from puretls.enums import AlertDescription
 from puretls.errors import DecodeError
 
@@ -43,8 +45,19 @@ class Reader:
         return pos
 
     def uint(self, size: int) -> int:
-        pos = self._take(size)
-        return int.from_bytes(self._data[pos : pos + size], "big")
+        pos = self._pos
+        end = pos + size
+        if end > self._end:
+            raise DecodeError(f"need {size} bytes, only {self._end - pos} left")
+        self._pos = end
+        d = self._data
+        # The one- and two-byte lengths of every vector are read without a
+        # slice; this is the innermost call of every decoder.
+        if size == 2:
+            return (d[pos] << 8) | d[pos + 1]
+        if size == 1:
+            return d[pos]
+        return int.from_bytes(d[pos:end], "big")
 
     def u8(self) -> int:
         pos = self._take(1)
@@ -62,8 +75,12 @@ class Reader:
         return self.uint(4)
 
     def raw(self, n: int) -> bytes:
-        pos = self._take(n)
-        return bytes(self._data[pos : pos + n])
+        pos = self._pos
+        end = pos + n
+        if end > self._end:
+            raise DecodeError(f"need {n} bytes, only {self._end - pos} left")
+        self._pos = end
+        return bytes(self._data[pos:end])
 
     def rest(self) -> bytes:
         return self.raw(self.remaining)
@@ -79,7 +96,37 @@ class Reader:
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
     ) -> bytes:
         """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
-        return self.raw(self._length(size, minimum, maximum, what))
+        start = self._vector(size, minimum, maximum, what)
+        return bytes(self._data[start : self._pos])
+
+    def _vector(self, size: int, minimum: int, maximum: int | None, what: str) -> int:
+        """Read a length prefix, check it, take the body; returns where the body starts.
+
+        The length, range and body checks of :meth:`_length` and :meth:`_take`
+        in one frame: every opaque vector and block of every message comes
+        through here.
+        """
+        pos = self._pos
+        end = self._end
+        d = self._data
+        if pos + size > end:
+            raise DecodeError(f"need {size} bytes, only {end - pos} left")
+        if size == 2:
+            n = (d[pos] << 8) | d[pos + 1]
+        elif size == 1:
+            n = d[pos]
+        else:
+            n = int.from_bytes(d[pos : pos + size], "big")
+        pos += size
+        hi = _MAX[size] if maximum is None else maximum
+        if n < minimum or n > hi:
+            self._pos = pos
+            raise DecodeError(f"{what} length {n} outside {minimum}..{hi}")
+        if n > end - pos:
+            self._pos = pos
+            raise DecodeError(f"need {n} bytes, only {end - pos} left")
+        self._pos = pos + n
+        return pos
 
     def block(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
@@ -89,9 +136,8 @@ class Reader:
         Use as ``with r.block(2) as sub:``; leftover bytes in ``sub`` when
         the block ends raise DecodeError.
         """
-        n = self._length(size, minimum, maximum, what)
-        start = self._take(n)
-        return _ReaderBlock(self._data, start, start + n, what)
+        start = self._vector(size, minimum, maximum, what)
+        return _ReaderBlock(self._data, start, self._pos, what)
 
     def list_u16(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
@@ -101,8 +147,7 @@ class Reader:
         if n % 2:
             raise DecodeError(f"{what} length {n} is odd")
         pos = self._take(n)
-        d = self._data
-        return tuple((d[i] << 8) | d[i + 1] for i in range(pos, pos + n, 2))
+        return unpack_from(f">{n >> 1}H", self._data, pos)
 
     def list_u8(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
@@ -157,12 +202,6 @@ class Writer:
         self._buf += bytes(size)
         return _WriterBlock(self, start, size)
 
-    def _close_block(self, start: int, size: int) -> None:
-        n = len(self._buf) - start - size
-        if n > _MAX[size]:
-            raise ValueError(f"{n} bytes do not fit a {size}-byte length")
-        self._buf[start : start + size] = n.to_bytes(size, "big")
-
     def list_u16(self, size: int, values: tuple[int, ...] | list[int]) -> None:
         self.uint(size, 2 * len(values))
         for v in values:
@@ -182,7 +221,10 @@ class _ReaderBlock(Reader):
     __slots__ = ("_what",)
 
     def __init__(self, data: bytes, start: int, end: int, what: str) -> None:
-        super().__init__(data, start, end)
+        # Reader.__init__ inlined: one block per vector on every decode path.
+        self._data = data
+        self._pos = start
+        self._end = end
         self._what = what
 
     def __enter__(self) -> Reader:
@@ -208,7 +250,13 @@ class _WriterBlock:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self._writer._close_block(self._start, self._size)
+            # Writer._close_block inlined: one block per vector on every encode.
+            buf = self._writer._buf
+            start, size = self._start, self._size
+            n = len(buf) - start - size
+            if n > _MAX[size]:
+                raise ValueError(f"{n} bytes do not fit a {size}-byte length")
+            buf[start : start + size] = n.to_bytes(size, "big")
 
 
 def illegal(message: str) -> DecodeError:

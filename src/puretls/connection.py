@@ -49,6 +49,7 @@ from puretls.trace import ConnectionTracer
 from puretls.transcript import Transcript
 
 _CCS_BODY = b"\x01"
+_UNLIMITED = 1 << 64
 _Traffic = client13.ClientTraffic | server13.ServerTraffic
 _AnyTraffic = _Traffic | Traffic12
 
@@ -69,7 +70,8 @@ class Connection:
         # A list, not a deque: an empty deque costs ~760 bytes per idle
         # connection, and events are few and taken out soon (robustness.md).
         self._events: list[Event] = []
-        self._outgoing = bytearray()
+        # Whole records awaiting data_to_send(), joined once when taken.
+        self._outgoing: list[bytes] = []
         self._flight = bytearray()  # handshake bytes awaiting the current write key
         self._state: State | None = None
         self._started = False
@@ -105,38 +107,57 @@ class Connection:
         if not self._records.write_protection.protected:  # else: 0-RTT keys
             self._records.set_write_protection(NullProtection())
 
-    def receive_data(self, data: bytes) -> None:
-        """Process bytes from the peer; ``b""`` means the transport hit EOF."""
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Process bytes from the peer; ``b""`` means the transport hit EOF.
+
+        ``data`` is only read during the call: a caller may reuse its buffer.
+        """
         if self.closed and self.error is not None:
             raise ConnectionClosed("connection is closed after a fatal error") from self.error
         if not data:
             self._receive_eof()
             return
-        self._records.feed(data)
-        self._guard(self._process_records)
+        records = self._records
+        # The record layer reads whole records in place from ``data`` and
+        # copies only what is left over (settle), so nothing is copied twice.
+        records.feed(data)
+        try:
+            self._guard(self._process_records)
+        finally:
+            records.settle()
 
     def next_event(self) -> Event | None:
         return self._events.pop(0) if self._events else None
 
     def data_to_send(self) -> bytes:
         self._flush_flight()
-        if not self._outgoing:
+        outgoing = self._outgoing
+        if not outgoing:
             return b""
-        data = bytes(self._outgoing)
-        self._outgoing.clear()
+        # One record (or one send_data call) is returned as is, without a copy.
+        data = outgoing[0] if len(outgoing) == 1 else b"".join(outgoing)
+        outgoing.clear()
         return data
 
-    def send_data(self, data: bytes) -> None:
+    def send_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (RFC 8446 5: records of at most 2^14 bytes)."""
         if self.closed or self._sent_close_notify:
             raise ConnectionClosed("cannot send: the connection is closed")
         if not self.handshake_complete:
             raise UnexpectedMessage("cannot send application data before the handshake completes")
         piece_size = self._records.max_fragment_length
+        pieces = -(-len(data) // piece_size)
+        if pieces <= self._write_headroom():
+            # The bulk path: no key update can fall due within this write,
+            # so all its records are sealed in one call.
+            if data:
+                self._outgoing.append(self._records.write(ContentType.application_data, data))
+                self._key_updates.sent_many(pieces, len(data))
+            return
         for start in range(0, len(data), piece_size):
             piece = data[start : start + piece_size]
             self._maybe_update_keys(len(piece))
-            self._outgoing += self._records.write(ContentType.application_data, piece)
+            self._outgoing.append(self._records.write(ContentType.application_data, piece))
             self._key_updates.sent(len(piece))
 
     # -- 0-RTT (RFC 8446 2.3, 4.2.10) -----------------------------------------
@@ -162,7 +183,7 @@ class Connection:
             )
         self._early_data_sent += data
         if data:
-            self._outgoing += self._records.write(ContentType.application_data, data)
+            self._outgoing.append(self._records.write(ContentType.application_data, data))
 
     @property
     def early_data_accepted(self) -> bool | None:
@@ -209,6 +230,13 @@ class Connection:
             state.update_write_key(self, request_peer_update)
         self._flush_flight()
         self._events.append(KeyUpdated(by_peer=False))
+
+    def _write_headroom(self) -> int:
+        """How many more records may go out before the write key must change."""
+        suite = self.negotiated.cipher_suite
+        if not isinstance(self._state, _Traffic) or suite is None:
+            return _UNLIMITED  # TLS 1.2 has no KeyUpdate
+        return self._key_updates.headroom(suite)
 
     def _maybe_update_keys(self, length: int) -> None:
         """KeyUpdate policy: rekey before the AEAD limits (RFC 8446 5.5)."""
@@ -268,7 +296,7 @@ class Connection:
 
     def send_change_cipher_spec(self) -> None:
         self._flush_flight()
-        self._outgoing += self._records.write(ContentType.change_cipher_spec, _CCS_BODY)
+        self._outgoing.append(self._records.write(ContentType.change_cipher_spec, _CCS_BODY))
 
     def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         self._flush_flight()
@@ -379,11 +407,11 @@ class Connection:
         if self._trace is not None:
             self._trace.alert("sent", level, description)
         body = Alert(level=level, description=description).encode()
-        self._outgoing += self._records.write(ContentType.alert, body)
+        self._outgoing.append(self._records.write(ContentType.alert, body))
 
     def _flush_flight(self) -> None:
         if self._flight:
-            self._outgoing += self._records.write(ContentType.handshake, bytes(self._flight))
+            self._outgoing.append(self._records.write(ContentType.handshake, bytes(self._flight)))
             self._flight.clear()
 
     def _receive_eof(self) -> None:
@@ -397,7 +425,13 @@ class Connection:
         records = self._records
         # After close_notify the peer sends nothing more worth reading.
         while not self.peer_closed:
-            item = records.read()
+            # Once the handshake is done, runs of application_data records
+            # come back joined: one event per run instead of per record.
+            item = records.read(
+                self.handshake_complete
+                and self._trace is None
+                and not isinstance(self._state, early_data.ExpectEndOfEarlyData)
+            )
             if item is None:
                 return
             content_type, data = item

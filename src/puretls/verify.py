@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,12 +94,26 @@ Purpose = Literal["server", "client"]
 
 
 def _parse_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Cached: the same few names come on every handshake, the answer (an
+    # immutable address or None) depends on the name alone, and ipaddress
+    # tells a DNS name from an address by failing to parse it twice, which is
+    # slow.  A name can come from a peer (SNI), so only DNS-sized names are
+    # kept (RFC 1035 2.3.4: 255 octets at most).
+    if len(name) <= 255:
+        return _parse_ip_cached(name)
+    return _parse_ip_uncached(name)
+
+
+def _parse_ip_uncached(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     # A scope ("fe80::1%eth0") names a local interface, not part of the
     # address that a certificate could list.
     try:
         return ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
         return None
+
+
+_parse_ip_cached = lru_cache(maxsize=1024)(_parse_ip_uncached)
 
 
 def is_ip_address(name: str) -> bool:
@@ -335,6 +350,15 @@ class TrustStore:
             return False
         return cert.public_bytes(serialization.Encoding.DER) in self._anchors
 
+    def contains_der(self, der: bytes) -> bool:
+        """Whether the certificate encoded as ``der`` is an anchor.
+
+        The bytes a peer sent, looked up as they are: cryptography parses
+        strict DER only, so they equal the parsed certificate's re-encoding,
+        which ``in`` would compute again on every handshake.
+        """
+        return der in self._anchors
+
     def stats(self) -> dict[str, int]:
         """Like ``ssl.SSLContext.cert_store_stats()``."""
         return {
@@ -456,13 +480,28 @@ def _check_validity(cert: x509.Certificate, now: datetime, what: str) -> None:
         )
 
 
+def _load_der(der: bytes) -> x509.Certificate:
+    # Peers send the same chain on every handshake.  A parsed certificate is
+    # immutable, and keeping it also keeps the extensions cryptography parsed
+    # on first use (KeyUsage, SAN): an unchanged chain is not parsed again.
+    # Peers choose what they send, so only certificates of ordinary size are
+    # kept (256 x 16 KiB at most).
+    if len(der) <= _CACHEABLE_CERTIFICATE:
+        return _load_der_cached(der)
+    return x509.load_der_x509_certificate(der)
+
+
+_CACHEABLE_CERTIFICATE = 16 * 1024
+_load_der_cached = lru_cache(maxsize=256)(x509.load_der_x509_certificate)
+
+
 def _parse_chain(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
     if not chain_der:
         raise CertificateError("peer sent no certificate", alert=_A.bad_certificate)
     certs = []
     for index, der in enumerate(chain_der):
         try:
-            certs.append(x509.load_der_x509_certificate(bytes(der)))
+            certs.append(_load_der(bytes(der)))
         except ValueError as exc:
             raise CertificateError(
                 f"peer certificate #{index} is malformed: {exc}", alert=_A.bad_certificate
@@ -533,7 +572,7 @@ class CertificateVerifier:
         # Checked first so that the most common failure reads precisely.
         _check_validity(leaf, now, "certificate")
         name = server_name if self._checks_name(server_name) else None
-        if leaf in self.trust_store:
+        if self.trust_store.contains_der(bytes(chain_der[0])):
             # A certificate trusted as itself (a self-signed server cert
             # given as cafile) is accepted as OpenSSL and the ssl module do;
             # the Web PKI profile alone would refuse its CA:TRUE.

@@ -95,15 +95,30 @@ class KeyExchange:
             raise self._invalid(f"{len(data)} bytes, expected {_SHARE_LENGTHS[self.group]}")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.group.name})"
+        # The group only: never the private key.
+        return f"KeyExchange({self.group.name})"
 
 
-class _X25519KeyExchange(KeyExchange):
-    __slots__ = ("_private",)
+_MontgomeryPrivate = x25519.X25519PrivateKey | x448.X448PrivateKey
+_MontgomeryPublic = type[x25519.X25519PublicKey] | type[x448.X448PublicKey]
 
-    def __init__(self, private: x25519.X25519PrivateKey) -> None:
-        super().__init__(NamedGroup.x25519)
+# RFC 7748: the Montgomery curves, as (private key class, public key class,
+# private key length).
+_MONTGOMERY: dict[int, tuple[type[_MontgomeryPrivate], _MontgomeryPublic, int]] = {
+    NamedGroup.x25519: (x25519.X25519PrivateKey, x25519.X25519PublicKey, 32),
+    NamedGroup.x448: (x448.X448PrivateKey, x448.X448PublicKey, 56),
+}
+
+
+class _MontgomeryKeyExchange(KeyExchange):
+    """X25519 and X448 (RFC 8446 4.2.8.2, 7.4.2)."""
+
+    __slots__ = ("_private", "_public_class")
+
+    def __init__(self, group: NamedGroup, private: _MontgomeryPrivate) -> None:
+        super().__init__(group)
         self._private = private
+        self._public_class = _MONTGOMERY[group][1]
 
     def public_bytes(self) -> bytes:
         return self._private.public_key().public_bytes_raw()
@@ -111,37 +126,20 @@ class _X25519KeyExchange(KeyExchange):
     def exchange(self, peer_key_exchange: bytes) -> bytes:
         self._check_length(peer_key_exchange)
         try:
-            peer = x25519.X25519PublicKey.from_public_bytes(peer_key_exchange)
-            shared = self._private.exchange(peer)
+            peer = self._public_class.from_public_bytes(peer_key_exchange)
+            shared = self._private.exchange(peer)  # type: ignore[arg-type]
         except ValueError:
             # OpenSSL refuses the all-zero output of a small-order point.
             raise self._invalid("low-order point") from None
-        # RFC 8446 7.4.2: an all-zero X25519 result MUST be rejected.
+        # RFC 8446 7.4.2: an all-zero X25519 / X448 result MUST be rejected.
         if not any(shared):
             raise self._invalid("low-order point")
         return shared
 
 
-class _X448KeyExchange(KeyExchange):
-    __slots__ = ("_private",)
-
-    def __init__(self, private: x448.X448PrivateKey) -> None:
-        super().__init__(NamedGroup.x448)
-        self._private = private
-
-    def public_bytes(self) -> bytes:
-        return self._private.public_key().public_bytes_raw()
-
-    def exchange(self, peer_key_exchange: bytes) -> bytes:
-        self._check_length(peer_key_exchange)
-        try:
-            peer = x448.X448PublicKey.from_public_bytes(peer_key_exchange)
-            shared = self._private.exchange(peer)
-        except ValueError:
-            raise self._invalid("low-order point") from None
-        if not any(shared):
-            raise self._invalid("low-order point")
-        return shared
+def _montgomery(group: int, private: bytes) -> KeyExchange:
+    private_class = _MONTGOMERY[group][0]
+    return _MontgomeryKeyExchange(NamedGroup(group), private_class.from_private_bytes(private))
 
 
 class _ECDHKeyExchange(KeyExchange):
@@ -191,10 +189,8 @@ def _ec_private_from_rng(group: int, rng: Callable[[int], bytes]) -> ec.Elliptic
 
 def generate_key_exchange(group: int, rng: Callable[[int], bytes]) -> KeyExchange:
     """A fresh key pair for ``group``, its private key drawn from ``rng``."""
-    if group == NamedGroup.x25519:
-        return _X25519KeyExchange(x25519.X25519PrivateKey.from_private_bytes(rng(32)))
-    if group == NamedGroup.x448:
-        return _X448KeyExchange(x448.X448PrivateKey.from_private_bytes(rng(56)))
+    if group in _MONTGOMERY:
+        return _montgomery(group, rng(_MONTGOMERY[group][2]))
     if group in _CURVES:
         return _ECDHKeyExchange(NamedGroup(group), _ec_private_from_rng(group, rng))
     raise _unsupported(group)
@@ -207,10 +203,8 @@ def key_exchange_from_private_bytes(group: int, private: bytes) -> KeyExchange:
     big-endian private scalar for the NIST curves.
     """
     try:
-        if group == NamedGroup.x25519:
-            return _X25519KeyExchange(x25519.X25519PrivateKey.from_private_bytes(private))
-        if group == NamedGroup.x448:
-            return _X448KeyExchange(x448.X448PrivateKey.from_private_bytes(private))
+        if group in _MONTGOMERY:
+            return _montgomery(group, private)
         if group in _CURVES:
             key = ec.derive_private_key(int.from_bytes(private, "big"), _CURVES[group]())
             return _ECDHKeyExchange(NamedGroup(group), key)

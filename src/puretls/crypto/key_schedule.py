@@ -25,7 +25,13 @@ from contextvars import ContextVar
 
 from puretls.errors import DecryptError, InternalError
 
+try:  # hmac.digest's C fast path without its Python wrapper frame
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - a Python built without OpenSSL
+    _hmac_digest = hmac.digest  # type: ignore[assignment]
+
 _HASH_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64}
+_EMPTY_HASHES = {name: hashlib.new(name).digest() for name in _HASH_LENGTHS}
 
 
 def hash_length(hash_name: str) -> int:
@@ -38,7 +44,8 @@ def hash_length(hash_name: str) -> int:
 
 def empty_hash(hash_name: str) -> bytes:
     """Transcript-Hash("") for the "derived" and binder labels (RFC 8446 7.1)."""
-    return hashlib.new(hash_name).digest()
+    empty = _EMPTY_HASHES.get(hash_name)
+    return hashlib.new(hash_name).digest() if empty is None else empty
 
 
 # --- Observing the schedule (for puretls.trace) -----------------------------
@@ -88,7 +95,7 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM) (RFC 5869 2.2)."""
     # RFC 5869 2.2: an empty salt means HashLen zero bytes; HMAC pads the
     # key with zeros anyway, so both spellings give the same PRK.
-    prk = hmac.digest(salt, ikm, hash_name)
+    prk = _hmac_digest(salt, ikm, hash_name)
     if _observing:
         _report("extract", salt, ikm, b"", prk)
     return prk
@@ -99,7 +106,7 @@ def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     size = hash_length(hash_name)
     if 0 < length <= size:
         # One block covers every TLS 1.3 key, IV and secret: T(1) alone.
-        return hmac.digest(prk, info + b"\x01", hash_name)[:length]
+        return _hmac_digest(prk, info + b"\x01", hash_name)[:length]
     if not 0 <= length <= 255 * size:
         raise InternalError(f"HKDF-Expand length {length} out of range")
     okm = b""
@@ -133,11 +140,42 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     )
 
 
+# HkdfLabel up to its context, per (label, length): the "length" and
+# "tls13 " + Label fields are constants of each call site, so they are built
+# once.  Bounded by the labels the schedule and exporters use; an exporter
+# label comes from the application, so the cache stops growing at a limit.
+_LABEL_PREFIXES: dict[tuple[bytes, int], bytes] = {}
+_LABEL_PREFIX_LIMIT = 256
+
+
+def _label_prefix(label: bytes, length: int) -> bytes:
+    prefix = _LABEL_PREFIXES.get((label, length))
+    if prefix is None:
+        full_label = b"tls13 " + label
+        if len(full_label) > 255 or length > 0xFFFF:
+            raise InternalError("HkdfLabel field too long")
+        prefix = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
+        if len(_LABEL_PREFIXES) < _LABEL_PREFIX_LIMIT:
+            _LABEL_PREFIXES[(label, length)] = prefix
+    return prefix
+
+
 def hkdf_expand_label(
     hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
     """HKDF-Expand-Label; ``label`` is given without the "tls13 " prefix."""
-    output = hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
+    if len(context) > 255:
+        raise InternalError("HkdfLabel field too long")
+    prefix = _LABEL_PREFIXES.get((label, length))
+    if prefix is None:
+        prefix = _label_prefix(label, length)
+    info = prefix + bytes((len(context),)) + context
+    size = _HASH_LENGTHS.get(hash_name, 0)
+    if 0 < length <= size:
+        # Every TLS 1.3 key, IV and secret fits one block: T(1) alone (RFC 5869 2.3).
+        output = _hmac_digest(secret, info + b"\x01", hash_name)[:length]
+    else:
+        output = hkdf_expand(hash_name, secret, info, length)
     if _observing:
         _report("expand_label", secret, label, context, output)
     return output
@@ -173,7 +211,11 @@ class _Stage:
         return self._secret
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
-        return derive_secret(self._hash_name, self._secret, label, transcript_hash)
+        # Derive-Secret, one frame shorter: stages exist only for known hashes.
+        hash_name = self._hash_name
+        return hkdf_expand_label(
+            hash_name, self._secret, label, transcript_hash, _HASH_LENGTHS[hash_name]
+        )
 
     def _next_salt(self) -> bytes:
         # Each Extract after the first is salted with Derive-Secret(., "derived", "").
@@ -186,11 +228,25 @@ class _Stage:
 class EarlySecret(_Stage):
     """Early Secret = HKDF-Extract(0, PSK); ``psk=None`` means no PSK (zeros)."""
 
-    __slots__ = ()
+    __slots__ = ("_without_psk",)
 
     def __init__(self, hash_name: str, psk: bytes | None = None) -> None:
-        zeros = bytes(hash_length(hash_name))
-        super().__init__(hash_name, hkdf_extract(hash_name, zeros, zeros if psk is None else psk))
+        self._without_psk = psk is None and not _observing
+        if self._without_psk:
+            # Without a PSK the Early Secret and the salt of the next Extract
+            # are constants of the hash (RFC 8446 7.1: HKDF-Extract(0, 0)):
+            # computed once per hash, not twice per handshake.  A traced
+            # connection computes them afresh so that the trace shows them.
+            super().__init__(hash_name, _no_psk_schedule(hash_name)[0])
+        else:
+            zeros = bytes(hash_length(hash_name))
+            ikm = zeros if psk is None else psk
+            super().__init__(hash_name, hkdf_extract(hash_name, zeros, ikm))
+
+    def _next_salt(self) -> bytes:
+        if self._without_psk:
+            return _no_psk_schedule(self._hash_name)[1]
+        return super()._next_salt()
 
     def binder_key(self, external: bool) -> bytes:
         """ "ext binder" for external PSKs, "res binder" for tickets (RFC 8446 7.1)."""
@@ -208,6 +264,22 @@ class EarlySecret(_Stage):
         ikm = bytes(hash_length(self._hash_name)) if shared_secret is None else shared_secret
         secret = hkdf_extract(self._hash_name, self._next_salt(), ikm)
         return HandshakeSecret(self._hash_name, secret)
+
+
+_NO_PSK: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _no_psk_schedule(hash_name: str) -> tuple[bytes, bytes]:
+    """(Early Secret, Derive-Secret(Early Secret, "derived", "")) with no PSK."""
+    pair = _NO_PSK.get(hash_name)
+    if pair is None:
+        zeros = bytes(hash_length(hash_name))
+        early = hkdf_extract(hash_name, zeros, zeros)
+        salt = hkdf_expand_label(
+            hash_name, early, b"derived", empty_hash(hash_name), hash_length(hash_name)
+        )
+        pair = _NO_PSK[hash_name] = (early, salt)
+    return pair
 
 
 class HandshakeSecret(_Stage):
@@ -274,7 +346,7 @@ def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes
 
     Also computes a PSK binder (4.2.11.2), whose base key is the binder key.
     """
-    return hmac.digest(finished_key(hash_name, base_key), transcript_hash, hash_name)
+    return _hmac_digest(finished_key(hash_name, base_key), transcript_hash, hash_name)
 
 
 def verify_finished(

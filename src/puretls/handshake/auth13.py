@@ -124,12 +124,32 @@ def certificate_signature_schemes(cert: x509.Certificate) -> tuple[int, ...]:
     return (ecdsa_scheme,) if "ecdsa" in (oid._name or "").lower() else (rsa_scheme,)
 
 
+# A server ranks its chains on every ClientHello; the answers depend only on
+# the chain and what the client sent, and clients send the same few lists
+# and names, so they are remembered.  Bounded: the inputs come from peers,
+# and an unusually long list is checked afresh rather than kept.
+_RANK_CACHE_SIZE = 1024
+_CACHEABLE_SCHEMES = 64
+_CACHEABLE_NAME = 255  # RFC 1035 2.3.4: no DNS name is longer
+
+
 def _chain_signed_acceptably(chain: Sequence[bytes], accepted: Sequence[int]) -> bool:
     """Every signature in the chain we send uses a scheme the peer accepts.
 
     A self-signed last certificate (a root sent along) is the peer's anchor
     or nothing; its own signature does not matter (RFC 8446 4.2.3).
     """
+    if isinstance(chain, tuple) and len(accepted) <= _CACHEABLE_SCHEMES:
+        return _chain_signed_acceptably_cached(chain, tuple(accepted))
+    return _check_chain_signatures(chain, accepted)
+
+
+@lru_cache(maxsize=_RANK_CACHE_SIZE)
+def _chain_signed_acceptably_cached(chain: tuple[bytes, ...], accepted: tuple[int, ...]) -> bool:
+    return _check_chain_signatures(chain, accepted)
+
+
+def _check_chain_signatures(chain: Sequence[bytes], accepted: Sequence[int]) -> bool:
     for der in chain:
         cert = _parse(der)
         if cert.subject == cert.issuer and der is chain[-1] and len(chain) > 1:
@@ -154,7 +174,15 @@ def _issued_under(chain: Sequence[bytes], authorities: Sequence[bytes]) -> bool:
 
 
 def leaf_covers_name(certified: CertifiedKey, name: str) -> bool:
-    return match_hostname(_parse(certified.chain[0]), name)
+    if len(name) > _CACHEABLE_NAME:  # a peer's name: keep only DNS-sized ones
+        return match_hostname(_parse(certified.chain[0]), name)
+    return _leaf_covers_name(certified.chain[0], name)
+
+
+@lru_cache(maxsize=_RANK_CACHE_SIZE)
+def _leaf_covers_name(leaf: bytes, name: str) -> bool:
+    # A pure function of the certificate's SAN and the name (verify.match_hostname).
+    return match_hostname(_parse(leaf), name)
 
 
 def select_certificate(

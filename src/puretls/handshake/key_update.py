@@ -37,7 +37,15 @@ def record_limit(suite: CipherSuiteInfo) -> int:
 class KeyUpdatePolicy:
     """Per-connection counters for the write key and for peer KeyUpdates."""
 
-    __slots__ = ("_config", "bytes", "own_updates", "peer_in_a_row", "records")
+    __slots__ = (
+        "_config",
+        "_limit",
+        "_limit_suite",
+        "bytes",
+        "own_updates",
+        "peer_in_a_row",
+        "records",
+    )
 
     def __init__(self, config: TLSConfig) -> None:
         self._config = config
@@ -45,6 +53,8 @@ class KeyUpdatePolicy:
         self.bytes = 0
         self.own_updates = 0
         self.peer_in_a_row = 0
+        self._limit = 0
+        self._limit_suite: CipherSuiteInfo | None = None
 
     def new_write_key(self) -> None:
         self.records = 0
@@ -59,8 +69,23 @@ class KeyUpdatePolicy:
         max_bytes = config.key_update_bytes
         return max_bytes is not None and self.records > 0 and self.bytes + length > max_bytes
 
+    def headroom(self, suite: CipherSuiteInfo) -> int:
+        """Records that may still be sent under this key, none of them making
+        :meth:`due` true (0 when a byte limit is configured: check each)."""
+        if self._config.key_update_bytes is not None:
+            return 0
+        if suite is not self._limit_suite:
+            # Asked before every write: work the limit out once per suite.
+            self._limit = self._config.key_update_records or record_limit(suite)
+            self._limit_suite = suite
+        return self._limit - self.records
+
     def sent(self, length: int) -> None:
         self.records += 1
+        self.bytes += length
+
+    def sent_many(self, records: int, length: int) -> None:
+        self.records += records
         self.bytes += length
 
     def before_own_update(self) -> None:

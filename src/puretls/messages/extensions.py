@@ -715,28 +715,37 @@ def _allowed_in(ext_type: int, ctx: HandshakeType) -> bool:
     return ctx == _SH and ext_type in _TLS12_SERVER_HELLO
 
 
+_PRE_SHARED_KEY = int(_ET.pre_shared_key)
+
+
 def _decode_one(r: Reader, ext_type: int, ctx: HandshakeType) -> Extension:
+    body = r.block(2, what="extension body")
     decoder = _DECODERS.get(ext_type)
-    with r.block(2, what=f"extension {ext_type} body") as body:
-        if decoder is None:
-            return UnknownExtension(ext_type=ext_type, data=body.rest())
-        return decoder(body, ctx)
+    if decoder is None:
+        return UnknownExtension(ext_type=ext_type, data=body.rest())
+    ext = decoder(body, ctx)
+    if not body.at_end():
+        # Named only when it fails: formatting it for every extension costs
+        # more than decoding most of them.
+        body.expect_end(f"extension {ext_type} body")
+    return ext
 
 
 def decode_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
     """Read ``Extension extensions<0..2^16-1>`` of the message ``ctx`` (RFC 8446 4.2)."""
     exts: list[Extension] = []
     seen: set[int] = set()
+    in_client_hello = ctx == _CH
     with r.block(2, what="extensions") as lst:
         while not lst.at_end():
             ext_type = lst.u16()
             # RFC 8446 4.2: no two extensions of one type in a message.
             if ext_type in seen:
                 raise illegal(f"duplicate extension {ext_type}")
-            if not _allowed_in(ext_type, ctx):
+            if not in_client_hello and not _allowed_in(ext_type, ctx):
                 raise illegal(f"extension {ext_type} is not allowed in {ctx.name}")
             # RFC 8446 4.2.11: pre_shared_key MUST be the last CH extension.
-            if ctx == _CH and _ET.pre_shared_key in seen:
+            if in_client_hello and _PRE_SHARED_KEY in seen:
                 raise illegal("pre_shared_key is not the last ClientHello extension")
             seen.add(ext_type)
             exts.append(_decode_one(lst, ext_type, ctx))

@@ -4,9 +4,9 @@ The deframer only finds record boundaries and checks the 5-byte header:
 content type, the major version byte and the length limit.  It neither
 decrypts nor interprets fragments; :mod:`puretls.record.layer` does that.
 
-This is the receive hot path, so bytes are appended to one bytearray and
-consumed by moving a read offset; the consumed prefix is dropped only when
-it has grown large (or when everything has been read), never per record.
+This is the receive hot path, so records are read in place from the bytes
+the caller fed (see :class:`RecordDeframer`); only a record cut by a feed
+boundary is copied, into one bytearray consumed by moving a read offset.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ _KNOWN_TYPES = frozenset(
 # Drop the consumed prefix once it is at least this large: rare enough to be
 # cheap, small enough that a long-lived connection does not hoard memory.
 _COMPACT_THRESHOLD = 1 << 16
+
+_EMPTY = memoryview(b"")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,54 +109,126 @@ def check_fragment(content_type: int, length: int) -> None:
 
 
 class RecordDeframer:
-    """Buffers received bytes and hands out whole records one at a time."""
+    """Buffers received bytes and hands out whole records one at a time.
 
-    __slots__ = ("_buf", "_pos", "max_record_length")
+    Receiving is the bulk hot path, so :meth:`feed` does not copy: it
+    borrows the caller's buffer, and records that lie wholly inside it are
+    read from it in place.  Only a record cut by the end of one feed is
+    assembled in an owned buffer, and only its own bytes are copied there
+    (the next feed tops it up, then borrowing resumes).  :meth:`settle`
+    copies whatever is still unread into the owned buffer and lets the
+    borrowed one go: call it before the caller may reuse or change a
+    bytearray it fed.  ``bytes`` never change, so feeding ``bytes`` needs
+    no settle.
+    """
+
+    __slots__ = ("_borrowed", "_bpos", "_buf", "_pos", "max_record_length")
 
     def __init__(self, max_record_length: int = MAX_TLS13_CIPHERTEXT_LENGTH) -> None:
+        # Owned bytes: a record cut by a feed boundary, or input left by settle().
         self._buf = bytearray()
         self._pos = 0
+        # The caller's buffer from the last feed, read in place from _bpos on.
+        self._borrowed: memoryview = _EMPTY
+        self._bpos = 0
         # Settable: a TLS 1.2 connection raises it to MAX_TLS12_CIPHERTEXT_LENGTH.
         self.max_record_length = max_record_length
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as part of a record."""
-        return len(self._buf) - self._pos
+        return len(self._buf) - self._pos + len(self._borrowed) - self._bpos
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        self._buf += data
+        """Add received bytes; ``data`` is borrowed until :meth:`settle`."""
+        if len(self._borrowed) > self._bpos:
+            # Records of the previous feed are still unread: keep it simple
+            # and own everything from here on.
+            self.settle()
+        view = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        if len(self._buf) > self._pos:
+            # Complete the cut record from the front of the new data, copying
+            # only its bytes: the header first, then the body it announces.
+            view = self._top_up(view, HEADER_LENGTH)
+            owned = len(self._buf) - self._pos
+            if owned >= HEADER_LENGTH:
+                head = self._buf[self._pos : self._pos + HEADER_LENGTH]
+                first = HEADER_LENGTH + ((head[3] << 8) | head[4])
+                if owned > first:
+                    # More than one record is owned already (left by
+                    # settle): the rest must follow them, so own it too.
+                    self._buf += view
+                    view = _EMPTY
+                else:
+                    view = self._top_up(view, first)
+        self._borrowed = view
+        self._bpos = 0
+
+    def _top_up(self, view: memoryview, wanted: int) -> memoryview:
+        missing = wanted - (len(self._buf) - self._pos)
+        if missing <= 0:
+            return view
+        self._buf += view[:missing]
+        return view[missing:]
 
     def clear(self) -> None:
         """Drop everything buffered and release the buffer's memory."""
         self._buf = bytearray()
         self._pos = 0
+        self._borrowed = _EMPTY
+        self._bpos = 0
 
-    def next_record(self) -> Record | None:
-        """The next complete record, or None until more bytes arrive.
+    def settle(self) -> None:
+        """Copy the unread rest of the borrowed buffer into the owned one."""
+        borrowed, bpos = self._borrowed, self._bpos
+        if len(borrowed) > bpos:
+            self._compact()
+            self._buf += borrowed[bpos:]
+        self._borrowed = _EMPTY
+        self._bpos = 0
 
-        The header is validated as soon as its 5 bytes are here, so garbage
-        is rejected without waiting for a body that may never come.
+    def next_raw(self) -> tuple[bytes, bytes | memoryview] | None:
+        """The next record as (5 header bytes, fragment), or None for now.
+
+        A fragment read in place is a memoryview into the fed buffer, valid
+        until the next :meth:`feed` or :meth:`settle`; use it (decrypt it)
+        before then.  The header is validated as soon as its 5 bytes are
+        here, so garbage is rejected without waiting for a body that may
+        never come.
         """
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < HEADER_LENGTH:
+        if len(buf) > pos:
+            # The owned buffer comes first: it precedes the borrowed bytes.
+            if len(buf) - pos < HEADER_LENGTH:
+                return None
+            header = bytes(buf[pos : pos + HEADER_LENGTH])
+            end = pos + HEADER_LENGTH + check_header(header, self.max_record_length)
+            if len(buf) < end:
+                return None
+            owned = bytes(buf[pos + HEADER_LENGTH : end])
+            self._pos = end
+            self._compact()
+            return header, owned
+        view, bpos = self._borrowed, self._bpos
+        if len(view) - bpos < HEADER_LENGTH:
             return None
-        header = bytes(buf[pos : pos + HEADER_LENGTH])
-        length = check_header(header, self.max_record_length)
-        end = pos + HEADER_LENGTH + length
-        if len(buf) < end:
+        header = bytes(view[bpos : bpos + HEADER_LENGTH])
+        end = bpos + HEADER_LENGTH + check_header(header, self.max_record_length)
+        if len(view) < end:
             return None
-        with memoryview(buf) as view:
-            fragment = view[pos + HEADER_LENGTH : end].tobytes()
-        self._pos = end
-        self._compact()
+        self._bpos = end
+        return header, view[bpos + HEADER_LENGTH : end]
+
+    def next_record(self) -> Record | None:
+        """The next complete record (its fragment copied out), or None."""
+        raw = self.next_raw()
+        if raw is None:
+            return None
+        header, fragment = raw
         return Record(
             content_type=header[0],
             legacy_version=(header[1] << 8) | header[2],
-            fragment=fragment,
+            fragment=fragment if isinstance(fragment, bytes) else fragment.tobytes(),
             header=header,
         )
 

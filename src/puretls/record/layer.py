@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from puretls.enums import ContentType
-from puretls.errors import BadRecordMac, UnexpectedMessage
+from puretls.errors import BadRecordMac, TLSError, UnexpectedMessage
 from puretls.record.deframer import (
     MAX_PLAINTEXT_LENGTH,
     MAX_TLS13_CIPHERTEXT_LENGTH,
@@ -22,11 +22,18 @@ from puretls.record.deframer import (
     check_plaintext_record,
 )
 from puretls.record.fragment import fragment
-from puretls.record.protection import TAG_LENGTH, NullProtection, RecordProtection
+from puretls.record.protection import (
+    TAG_LENGTH,
+    NullProtection,
+    RecordProtection,
+    TLS13Protection,
+    split_inner_plaintext,
+)
 
 _CCS = int(ContentType.change_cipher_spec)
 _APPLICATION_DATA = int(ContentType.application_data)
 _ALERT = int(ContentType.alert)
+_APPLICATION_DATA_TYPE = bytes((_APPLICATION_DATA,))
 
 # What a skipped record is charged against the early data budget: its
 # fragment less the smallest TLS 1.3 overhead (tag and inner content type).
@@ -61,6 +68,10 @@ class RecordLayer:
         self.early_data_skipped = 0
         # Set by a traced connection only; None costs one check per record.
         self.observer: RecordObserver | None = None
+        # What a coalescing read decrypted past the application data it
+        # returned: the next record's (type, content), or the error it raised.
+        self._stashed: tuple[int, bytes] | None = None
+        self._stashed_error: TLSError | None = None
 
     # -- configuration -------------------------------------------------------
 
@@ -128,14 +139,41 @@ class RecordLayer:
     # -- receiving -----------------------------------------------------------
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Add received bytes; a fed bytearray is borrowed until :meth:`settle`."""
         self._deframer.feed(data)
 
     def discard_received(self) -> None:
         """Forget received bytes not yet read (the connection failed)."""
         self._deframer.clear()
+        self._stashed = None
+        self._stashed_error = None
 
-    def read(self) -> tuple[int, bytes] | None:
-        """The next (content type, plaintext), or None until more bytes arrive."""
+    def settle(self) -> None:
+        """Stop borrowing the last fed buffer (copy what is left unread)."""
+        self._deframer.settle()
+
+    def read(self, coalesce: bool = False) -> tuple[int, bytes] | None:
+        """The next (content type, plaintext), or None until more bytes arrive.
+
+        With ``coalesce``, consecutive TLS 1.3 application_data records come
+        back as one item (the API promises no record boundaries to the
+        application); any other record ends the run and is returned by the
+        next call, so the order of everything else is unchanged.
+        """
+        if self._stashed_error is not None:
+            error, self._stashed_error = self._stashed_error, None
+            raise error
+        if self._stashed is not None:
+            item, self._stashed = self._stashed, None
+            return item
+        read = self._read
+        if (
+            coalesce
+            and self.observer is None
+            and self._skip_budget is None
+            and isinstance(read, TLS13Protection)
+        ):
+            return self._read_application_data(read)
         while True:
             rec = self._deframer.next_record()
             if rec is None:
@@ -145,6 +183,56 @@ class RecordLayer:
                 if self.observer is not None:
                     self._observe_received(rec, *result)
                 return result
+
+    def _read_application_data(self, protection: TLS13Protection) -> tuple[int, bytes] | None:
+        """The bulk receive path: decrypt records in place and join their data."""
+        # Each part is a TLSInnerPlaintext without padding: content || type.
+        parts: list[bytes] = []
+        try:
+            item = self._next_protected(protection, parts)
+        except TLSError as exc:
+            if not parts:
+                raise
+            # Deliver what came before the bad record first, as a record-
+            # by-record read would have; the error follows on the next read.
+            self._stashed_error = exc
+            item = None
+        if parts:
+            self._stashed = item
+            if len(parts) == 1:
+                return _APPLICATION_DATA, parts[0][:-1]
+            return _APPLICATION_DATA, b"".join([memoryview(part)[:-1] for part in parts])
+        return item
+
+    def _next_protected(
+        self, protection: TLS13Protection, parts: list[bytes]
+    ) -> tuple[int, bytes] | None:
+        """Append application data to ``parts`` until another record type comes."""
+        deframer = self._deframer
+        while (raw := deframer.next_raw()) is not None:
+            header, fragment = raw
+            if header[0] != _APPLICATION_DATA:
+                # A clear alert or CCS (or a record that is an error here).
+                rec = Record(
+                    content_type=header[0],
+                    legacy_version=(header[1] << 8) | header[2],
+                    fragment=bytes(fragment),
+                    header=header,
+                )
+                return self._receive(rec)
+            inner = protection.open_inner(header, fragment)
+            self.records_read += 1
+            if inner and inner[-1] == _APPLICATION_DATA:
+                # No padding: the content is all but the type byte, and at
+                # most 2^14 bytes since open_inner checked the inner length.
+                parts.append(inner)
+                continue
+            content_type, content = split_inner_plaintext(inner)
+            check_fragment(content_type, len(content))
+            if content_type != _APPLICATION_DATA:
+                return content_type, content
+            parts.append(content + _APPLICATION_DATA_TYPE)
+        return None
 
     def _observe_received(self, rec: Record, content_type: int, content: bytes) -> None:
         assert self.observer is not None
@@ -199,6 +287,15 @@ class RecordLayer:
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         """The bytes of the records that carry ``data`` (none if it is empty)."""
         protection = self._write
+        if (
+            0 < len(data) <= self.max_fragment_length
+            and self.observer is None
+            and (content_type != _CCS or not protection.hides_content_type)
+        ):
+            # One record: no fragmenting, no list, no join.
+            record = protection.seal(content_type, data)
+            self.records_written += 1
+            return record
         if content_type == _CCS and protection.hides_content_type:
             # RFC 8446 D.4: the compatibility change_cipher_spec goes out as a
             # plaintext record even when handshake keys are already set.

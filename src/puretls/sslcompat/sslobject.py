@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from cryptography.hazmat.primitives import serialization
@@ -71,7 +72,10 @@ class SSLObject(ssl.SSLObject):
     _pt_server_side: bool
     _pt_server_hostname: str | None
     _pt_context: SSLContext
-    _pt_plain: bytearray
+    _pt_plain: list[bytes]
+    _pt_plain_len: int
+    _pt_plain_off: int
+    _pt_sink: Callable[[bytes], object] | None
     _pt_started: bool
     _pt_eof_fed: bool
     _pt_close_sent: bool
@@ -107,7 +111,15 @@ class SSLObject(ssl.SSLObject):
         self._pt_server_side = bool(server_side)
         self._pt_server_hostname = hostname
         self._pt_context = context
-        self._pt_plain = bytearray()
+        # Decrypted data not yet read: whole event payloads, the first one
+        # consumed up to _pt_plain_off; _pt_plain_len counts what is left.
+        # A list, not a deque: it rarely holds more than a couple of items,
+        # and an idle connection's empty list is ten times smaller.
+        self._pt_plain = []
+        self._pt_plain_len = 0
+        self._pt_plain_off = 0
+        # SSLSocket sends straight from here instead of through ``outgoing``.
+        self._pt_sink = None
         self._pt_started = False
         self._pt_eof_fed = False
         self._pt_close_sent = False
@@ -185,13 +197,18 @@ class SSLObject(ssl.SSLObject):
     def _flush(self) -> None:
         data = self._pt_conn.data_to_send()
         if data:
-            self._pt_outgoing.write(data)
+            if self._pt_sink is not None:
+                self._pt_sink(data)
+            else:
+                self._pt_outgoing.write(data)
 
     def _collect_events(self) -> None:
         conn = self._pt_conn
         while (event := conn.next_event()) is not None:
             if isinstance(event, ApplicationData):
-                self._pt_plain += event.data
+                if event.data:
+                    self._pt_plain.append(event.data)
+                    self._pt_plain_len += len(event.data)
                 if event.early:
                     self._pt_early_received += event.data
             elif isinstance(event, NewSessionTicketReceived):
@@ -222,6 +239,20 @@ class SSLObject(ssl.SSLObject):
             if self._pt_incoming.eof and not self._pt_eof_fed:
                 self._pt_eof_fed = True
                 conn.receive_data(b"")
+        except TLSError as exc:
+            self._fail(exc)
+        self._collect_events()
+        self._flush()
+
+    def _pt_feed_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """SSLSocket: give bytes read from the socket straight to the connection.
+
+        The same as writing them to ``incoming`` and calling ``_feed``, less
+        two copies through the memory BIO; ``data`` is not kept.
+        """
+        self._raise_stored()
+        try:
+            self._pt_conn.receive_data(data)
         except TLSError as exc:
             self._fail(exc)
         self._collect_events()
@@ -280,21 +311,59 @@ class SSLObject(ssl.SSLObject):
             raise ValueError("size should not be negative")
         if size == 0:
             return 0 if buffer is not None else b""
-        if not self._pt_plain:
+        if not self._pt_plain_len:
             self._wait_for_data()
-        chunk = bytes(self._pt_plain[:size])
-        del self._pt_plain[:size]
         if buffer is None:
-            return chunk
-        memoryview(buffer).cast("B")[: len(chunk)] = chunk
-        return len(chunk)
+            return self._pt_take(size)
+        with memoryview(buffer) as view, view.cast("B") as target:
+            return self._pt_take_into(target, size)
+
+    def _pt_take(self, size: int) -> bytes:
+        """Up to ``size`` bytes of the decrypted data, copied at most once."""
+        plain = self._pt_plain
+        if not plain:
+            return b""
+        first, off = plain[0], self._pt_plain_off
+        avail = len(first) - off
+        if avail > size:
+            self._pt_plain_off = off + size
+            self._pt_plain_len -= size
+            return first[off : off + size]
+        if avail == size or len(plain) == 1:
+            # The common bulk case: a whole payload, handed over uncopied.
+            del plain[0]
+            self._pt_plain_off = 0
+            self._pt_plain_len -= avail
+            return first[off:] if off else first
+        out = bytearray(min(size, self._pt_plain_len))
+        with memoryview(out) as target:
+            self._pt_take_into(target, size)
+        return bytes(out)
+
+    def _pt_take_into(self, target: memoryview, size: int) -> int:
+        """Copy up to ``size`` bytes of decrypted data into ``target``, once."""
+        plain = self._pt_plain
+        size = min(size, len(target), self._pt_plain_len)
+        done = 0
+        while done < size:
+            first, off = plain[0], self._pt_plain_off
+            count = min(size - done, len(first) - off)
+            target[done : done + count] = memoryview(first)[off : off + count]
+            done += count
+            if off + count == len(first):
+                del plain[0]
+                self._pt_plain_off = 0
+            else:
+                self._pt_plain_off = off + count
+        self._pt_plain_len -= done
+        return done
 
     def _wait_for_data(self) -> None:
         """Fill the plaintext buffer, or return with it empty at a clean close."""
         conn = self._pt_conn
         if not conn.peer_closed:
             self._feed()
-        if self._pt_plain:
+        if self._pt_plain_len:
             return
         if conn.peer_closed:
             # OpenSSL reports SSL_ERROR_ZERO_RETURN as b"" while only the peer
@@ -310,8 +379,10 @@ class SSLObject(ssl.SSLObject):
         """Encrypt and queue ``data``; returns how many bytes were taken."""
         if not self._pt_conn.handshake_complete:
             self.do_handshake()
-        self._raise_stored()
-        payload = bytes(data)
+        if self._pt_error is not None:
+            self._raise_stored()
+        # bytes go down as they are; anything else is copied once, as before.
+        payload = data if isinstance(data, bytes) else bytes(data)
         if not payload:
             return 0
         try:
@@ -329,7 +400,7 @@ class SSLObject(ssl.SSLObject):
         return len(payload)
 
     def pending(self) -> int:
-        return len(self._pt_plain)
+        return self._pt_plain_len
 
     def unwrap(self) -> None:
         """Send close_notify, then ``SSLWantReadError`` until the peer's arrives."""

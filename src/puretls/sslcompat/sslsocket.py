@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _RECV_SIZE = 1 << 16
+# While reads come back at least half full (a bulk transfer), read up to
+# ~16 full records per call; otherwise 64 KiB, so a reader blocked waiting
+# for a quiet peer holds no bigger allocation than before.
+_BULK_RECV_SIZE = 1 << 18
 
 
 class SSLSocket(ssl.SSLSocket):
@@ -42,8 +46,9 @@ class SSLSocket(ssl.SSLSocket):
     _pt_obj: SSLObject | None
     _pt_incoming: ssl.MemoryBIO
     _pt_outgoing: ssl.MemoryBIO
-    _pt_outbuf: bytearray
+    _pt_outq: list[bytes | memoryview]
     _pt_pending_write: int
+    _pt_recv_size: int
     _pt_connected: bool
     # time.monotonic() by which the running handshake must finish, when the
     # context has a handshake_timeout (a puretls extension, off by default).
@@ -92,8 +97,10 @@ class SSLSocket(ssl.SSLSocket):
         self._pt_obj = None
         self._pt_incoming = ssl.MemoryBIO()
         self._pt_outgoing = ssl.MemoryBIO()
-        self._pt_outbuf = bytearray()
+        # Record bytes not yet sent, in order; sent from as they are.
+        self._pt_outq = []
         self._pt_pending_write = 0
+        self._pt_recv_size = _RECV_SIZE
         try:
             self._pt_connected = _is_connected(self)
             self.settimeout(timeout)
@@ -122,6 +129,11 @@ class SSLSocket(ssl.SSLSocket):
             session=session,
         )
         self._pt_obj._pt_cache_key = cache_key
+        # Records go from the connection to our send queue, not through a
+        # BIO.  The sink is the queue's own method: a bound method of this
+        # socket would make a reference cycle and delay closing the fd of a
+        # dropped socket until the garbage collector runs.
+        self._pt_obj._pt_sink = self._pt_outq.append
         if handshake:
             if self.gettimeout() == 0.0:
                 raise ValueError(
@@ -224,13 +236,19 @@ class SSLSocket(ssl.SSLSocket):
 
     def _pt_flush(self) -> None:
         """Send everything the TLS layer produced; WantWrite if it would block."""
-        self._pt_outbuf += self._pt_outgoing.read()
-        while self._pt_outbuf:
+        queue = self._pt_outq
+        if self._pt_outgoing.pending:
+            queue.append(self._pt_outgoing.read())
+        while queue:
+            head = queue[0]
             try:
-                sent = socket.socket.send(self, self._pt_outbuf)
+                sent = socket.socket.send(self, head)
             except BlockingIOError:
                 raise want_write() from None
-            del self._pt_outbuf[:sent]
+            if sent < len(head):
+                queue[0] = memoryview(head)[sent:]
+            else:
+                del queue[0]
 
     def _pt_flush_quietly(self) -> None:
         """Best effort before raising: push out a fatal alert if the socket takes it."""
@@ -240,6 +258,10 @@ class SSLSocket(ssl.SSLSocket):
     def _pt_receive(self) -> None:
         if self._pt_deadline is not None:
             self._pt_wait_until_deadline()
+        obj = self._pt_obj
+        if obj is not None and obj.connection.handshake_complete:
+            self._pt_receive_bulk(obj)
+            return
         try:
             data = socket.socket.recv(self, _RECV_SIZE)
         except BlockingIOError:
@@ -262,6 +284,23 @@ class SSLSocket(ssl.SSLSocket):
         timeout = self.gettimeout()
         if timeout is None or timeout > remaining:
             self.settimeout(remaining)
+
+    def _pt_receive_bulk(self, obj: SSLObject) -> None:
+        """Read from the socket and hand the bytes to the connection directly."""
+        try:
+            size = self._pt_recv_size
+            try:
+                data = socket.socket.recv(self, size)
+            except BlockingIOError:
+                raise want_read() from None
+            self._pt_recv_size = _BULK_RECV_SIZE if len(data) * 2 >= size else _RECV_SIZE
+            if data:
+                obj._pt_feed_bytes(data)
+            else:
+                self._pt_incoming.write_eof()
+        except ssl.SSLError:
+            self._pt_flush_quietly()
+            raise
 
     def _pt_run(self, step: Callable[[], T]) -> T:
         """Repeat ``step`` until it stops asking for input, moving bytes as needed."""
@@ -356,6 +395,21 @@ class SSLSocket(ssl.SSLSocket):
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         obj = self._pt_sslobj()
+        conn = obj._pt_conn
+        if (
+            not obj._pt_plain_len
+            and conn.handshake_complete
+            and not conn.peer_closed
+            and obj._pt_error is None
+            and not self._pt_incoming.pending
+            and not self._pt_incoming.eof
+        ):
+            # Nothing decrypted yet: read the socket first rather than let
+            # obj.read raise SSLWantReadError for _pt_run to catch (the same
+            # steps, without building an exception per socket read).
+            # (EOF from the socket is left in the BIO for obj.read to report.)
+            self._pt_flush()
+            self._pt_receive()
         try:
             return self._pt_run(lambda: obj.read(len, buffer))
         except ssl.SSLEOFError:
@@ -372,7 +426,7 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_flush()
             done, self._pt_pending_write = self._pt_pending_write, 0
             return done
-        if not obj.connection.handshake_complete:
+        if not obj._pt_conn.handshake_complete:
             self._pt_run(obj.do_handshake)
         try:
             count = obj.write(data)
@@ -401,6 +455,13 @@ class SSLSocket(ssl.SSLSocket):
             return
         if flags != 0:
             raise ValueError(f"non-zero flags not allowed in calls to sendall() on {type(self)}")
+        if isinstance(data, bytes):
+            # The common case, without memoryview set-up: write() takes all
+            # of it unless it first finishes an earlier would-block write.
+            done = self.write(data)
+            while done < len(data):
+                done += self.write(data[done:])
+            return
         with memoryview(data) as view, view.cast("B") as raw:
             total = len(raw)
             done = 0

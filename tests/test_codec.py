@@ -1,0 +1,92 @@
+"""Reader and Writer: every vector reads back what was written, every bad length is DecodeError."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from puretls._codec import Reader, Writer
+from puretls.errors import DecodeError
+
+SIZES = st.sampled_from([1, 2, 3])
+
+
+@given(size=SIZES, data=st.binary(max_size=300), tail=st.binary(max_size=8))
+def test_opaque_reads_back_what_was_written(size: int, data: bytes, tail: bytes) -> None:
+    if size == 1 and len(data) > 255:
+        data = data[:255]
+    w = Writer()
+    w.opaque(size, data)
+    w.raw(tail)
+    r = Reader(w.getvalue())
+    assert r.opaque(size) == data
+    assert r.rest() == tail
+
+
+@given(size=SIZES, data=st.binary(min_size=1, max_size=64))
+def test_block_must_be_consumed_exactly(size: int, data: bytes) -> None:
+    w = Writer()
+    with w.block(size):
+        w.raw(data)
+    r = Reader(w.getvalue())
+    with r.block(size) as sub:
+        assert sub.raw(len(data)) == data
+    assert r.at_end()
+    r = Reader(w.getvalue())
+    with pytest.raises(DecodeError, match="trailing bytes after body"), r.block(size, what="body"):
+        pass
+
+
+@given(encoded=st.binary(max_size=40), size=SIZES)
+def test_truncated_or_arbitrary_input_raises_only_decode_error(encoded: bytes, size: int) -> None:
+    for read in (
+        lambda r: r.opaque(size),
+        lambda r: r.list_u16(size),
+        lambda r: r.list_u8(size),
+        lambda r: r.block(size).rest(),
+    ):
+        with contextlib.suppress(DecodeError):
+            read(Reader(encoded))
+
+
+def test_length_outside_the_allowed_range_is_named() -> None:
+    r = Reader(b"\x00\x01\xaa")
+    with pytest.raises(DecodeError, match=r"cookie length 1 outside 2\.\.10"):
+        r.opaque(2, 2, 10, what="cookie")
+
+
+def test_length_longer_than_the_data_is_a_short_read() -> None:
+    with pytest.raises(DecodeError, match="need 5 bytes, only 2 left"):
+        Reader(b"\x05ab").opaque(1)
+    with pytest.raises(DecodeError, match="need 2 bytes, only 1 left"):
+        Reader(b"\x05").block(2)
+
+
+@given(values=st.lists(st.integers(0, 0xFFFF), max_size=50))
+def test_u16_lists_round_trip(values: list[int]) -> None:
+    w = Writer()
+    w.list_u16(2, values)
+    assert Reader(w.getvalue()).list_u16(2) == tuple(values)
+
+
+def test_odd_u16_list_length_is_refused() -> None:
+    with pytest.raises(DecodeError, match="groups length 3 is odd"):
+        Reader(b"\x00\x03\x00\x1d\x00").list_u16(2, what="groups")
+
+
+def test_reader_works_on_a_window_of_a_larger_buffer() -> None:
+    data = bytearray(b"xx\x02hiyy")
+    r = Reader(data, 2, 5)
+    assert r.opaque(1) == b"hi"
+    assert r.at_end()
+
+
+def test_writer_refuses_a_body_longer_than_its_length_field() -> None:
+    w = Writer()
+    with pytest.raises(ValueError, match="do not fit a 1-byte length"), w.block(1):
+        w.raw(bytes(256))
+    with pytest.raises(ValueError, match="do not fit a 1-byte length"):
+        Writer().opaque(1, bytes(256))
