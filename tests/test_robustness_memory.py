@@ -57,7 +57,7 @@ def test_idle_server_connection_holds_under_4_kib() -> None:
         tracemalloc.stop()
     held = sum(stat.size_diff for stat in after.compare_to(before, "filename")) / N
     assert len(servers) == N
-    # Measured 2.9 KB; 4.5 KB while the event queue was a deque and the
+    # Measured 2.9 KB; 4.6 KB while the event queue was a deque and the
     # handshake transcript was kept for every connection.
     assert held < 4 * 1024, f"{held:.0f} bytes per idle connection"
 
