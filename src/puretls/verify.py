@@ -12,29 +12,24 @@ subjectAltName matching.  This module adds what a TLS user needs around it:
   :class:`~puretls.errors.CertificateError` a person can act on, carrying the
   alert to send (RFC 8446 6.2) and OpenSSL's ``X509_V_ERR_*`` code so that
   ``ssl.SSLCertVerificationError.verify_code`` users see what they expect;
-* :func:`certificate_to_dict`, the exact shape of ``ssl.SSLSocket.getpeercert()``.
+* re-exports of :class:`~puretls.truststore.TrustStore`, the name checks of
+  :mod:`puretls.names` and :func:`~puretls.peercert.certificate_to_dict` (the
+  shape of ``ssl.SSLSocket.getpeercert()``), so callers need one import.
 
 The clock is a parameter: the sans-I/O core never reads it.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import re
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -46,6 +41,17 @@ from cryptography.x509.verification import (
 
 from puretls.enums import AlertDescription
 from puretls.errors import CertificateError
+from puretls.names import (
+    common_name,
+    format_time,
+    is_ip_address,
+    match_hostname,
+    normalize_dns,
+    parse_ip,
+    subject_alt_names,
+)
+from puretls.peercert import certificate_to_dict
+from puretls.truststore import TrustStore
 
 __all__ = [
     "CertificateVerifier",
@@ -86,292 +92,6 @@ class VerifyCode:
 _A = AlertDescription
 _V = VerifyCode
 Purpose = Literal["server", "client"]
-
-
-# --------------------------------------------------------------------------
-# Names: IP literals, subjectAltName listing, RFC 6125 matching
-# --------------------------------------------------------------------------
-
-
-def _parse_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    # Cached: the same few names come on every handshake, the answer (an
-    # immutable address or None) depends on the name alone, and ipaddress
-    # tells a DNS name from an address by failing to parse it twice, which is
-    # slow.  A name can come from a peer (SNI), so only DNS-sized names are
-    # kept (RFC 1035 2.3.4: 255 octets at most).
-    if len(name) <= 255:
-        return _parse_ip_cached(name)
-    return _parse_ip_uncached(name)
-
-
-def _parse_ip_uncached(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    # A scope ("fe80::1%eth0") names a local interface, not part of the
-    # address that a certificate could list.
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-_parse_ip_cached = lru_cache(maxsize=1024)(_parse_ip_uncached)
-
-
-def is_ip_address(name: str) -> bool:
-    """True for IPv4/IPv6 literals, which RFC 6066 3 forbids in server_name."""
-    return _parse_ip(name) is not None
-
-
-def _normalize_dns(name: str) -> str | None:
-    """Lower-case A-label form without the root dot, or None if not a DNS name."""
-    if name.endswith("."):
-        name = name[:-1]  # the absolute form names the same host (RFC 6125 6.4.1)
-    if not name.isascii():
-        # The stdlib codec implements IDNA 2003 (RFC 3490); certificates
-        # carry A-labels, so a U-label host has to be converted to compare.
-        try:
-            name = name.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
-    return name.lower() if name else None
-
-
-def _dns_pattern_matches(pattern: str, host: str) -> bool:
-    """RFC 6125 6.4.3 with the Web PKI restrictions: ``*`` only as a whole left-most label."""
-    pat = _normalize_dns(pattern)
-    if pat is None:
-        return False
-    if not pat.startswith("*."):
-        return "*" not in pat and pat == host
-    suffix = pat[1:]  # ".example.com"
-    # A wildcard stands for exactly one label, never for a public suffix
-    # like "*.com" nor for a second wildcard.
-    if "*" in suffix or suffix.count(".") < 2:
-        return False
-    label, dot, rest = host.partition(".")
-    return bool(label) and bool(dot) and "." + rest == suffix
-
-
-def _san(cert: x509.Certificate) -> x509.SubjectAlternativeName | None:
-    try:
-        return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return None
-    except ValueError:  # a malformed extension: treat as absent for naming
-        return None
-
-
-def subject_alt_names(cert: x509.Certificate) -> list[str]:
-    """The DNS names and IP addresses a certificate is valid for, in order."""
-    san = _san(cert)
-    if san is None:
-        return []
-    names: list[str] = []
-    for general_name in san:
-        if isinstance(general_name, x509.DNSName):
-            names.append(general_name.value)
-        elif isinstance(general_name, x509.IPAddress):
-            names.append(str(general_name.value))
-    return names
-
-
-def match_hostname(cert: x509.Certificate, name: str) -> bool:
-    """Does ``cert`` name ``name``?  IPs match only IPAddress SANs, never the CN.
-
-    DNS names compare case-insensitively and tolerate a trailing dot; the
-    common name is not consulted (RFC 6125 6.4.4 allows skipping it once a
-    subjectAltName is present, and the Web PKI requires the SAN).
-    """
-    san = _san(cert)
-    if san is None:
-        return False
-    ip = _parse_ip(name)
-    if ip is not None:
-        return any(ip == value for value in san.get_values_for_type(x509.IPAddress))
-    host = _normalize_dns(name)
-    if host is None:
-        return False
-    return any(_dns_pattern_matches(p, host) for p in san.get_values_for_type(x509.DNSName))
-
-
-def _describe(name: x509.Name) -> str:
-    text = name.rfc4514_string()
-    return text if text else "<empty name>"
-
-
-def _cn(name: x509.Name) -> str:
-    # "CN=..." reads best in a message; fall back to the whole name.
-    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if attrs:
-        value = attrs[0].value
-        return f"CN={value if isinstance(value, str) else value.decode('latin-1')}"
-    return _describe(name)
-
-
-def _fmt_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-# --------------------------------------------------------------------------
-# Trust anchors
-# --------------------------------------------------------------------------
-
-_PEM_CERT = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
-)
-# OpenSSL's c_rehash names: 8 hex digits of the subject hash, ".", a counter.
-# ".r<n>" files hold CRLs and are not anchors.
-_HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
-_BUNDLE_SUFFIXES = (".pem", ".crt")
-_DEBIAN_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        # OpenSSL's X509_check_ca counts self-signed v1 certificates as CAs.
-        return cert.version is x509.Version.v1 and cert.subject == cert.issuer
-    except ValueError:
-        return False
-
-
-def _parse_pem_certs(data: bytes, *, strict: bool) -> list[x509.Certificate]:
-    certs = []
-    with warnings.catch_warnings():
-        # Some system roots carry a zero serial number; cryptography warns
-        # about each, but OpenSSL has always accepted them as anchors.
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        for match in _PEM_CERT.finditer(data):
-            try:
-                cert = x509.load_pem_x509_certificate(match.group(0))
-                _is_ca(cert)  # parses the extensions now, under the filter
-                certs.append(cert)
-            except ValueError:
-                if strict:
-                    raise ValueError("malformed PEM certificate") from None
-    return certs
-
-
-class TrustStore:
-    """The trust anchors a verifier accepts, deduplicated, in insertion order.
-
-    Loading is configuration, done before any handshake: errors are plain
-    ``ValueError`` / ``OSError``, which the ssl-compatible layer turns into
-    ``ssl.SSLError`` as the stdlib would.
-    """
-
-    def __init__(self, certificates: Iterable[x509.Certificate] = ()) -> None:
-        self._anchors: dict[bytes, x509.Certificate] = {}
-        self._store: Store | None = None
-        for cert in certificates:
-            self.add_certificate(cert)
-
-    def add_certificate(self, cert: x509.Certificate) -> bool:
-        """Add one anchor; False if it was already present."""
-        key = cert.public_bytes(serialization.Encoding.DER)
-        if key in self._anchors:
-            return False
-        self._anchors[key] = cert
-        self._store = None  # anchors changed: rebuild lazily
-        return True
-
-    def _add_all(self, certs: Iterable[x509.Certificate]) -> int:
-        return sum(self.add_certificate(c) for c in certs)
-
-    def add_pem(self, data: bytes | str) -> int:
-        """Add every ``CERTIFICATE`` block; returns how many were new."""
-        raw = data.encode("ascii") if isinstance(data, str) else data
-        certs = _parse_pem_certs(raw, strict=True)
-        if not certs:
-            raise ValueError("no certificate found in PEM data")
-        return self._add_all(certs)
-
-    def add_der(self, data: bytes) -> int:
-        """Add one DER certificate; returns 1 if it was new."""
-        try:
-            cert = x509.load_der_x509_certificate(bytes(data))
-        except ValueError:
-            raise ValueError("malformed DER certificate") from None
-        return int(self.add_certificate(cert))
-
-    def add_cafile(self, path: str | os.PathLike[str]) -> int:
-        """Add the certificates of a PEM bundle (``load_verify_locations(cafile=)``)."""
-        return self.add_pem(Path(path).read_bytes())
-
-    def add_capath(self, directory: str | os.PathLike[str]) -> int:
-        """Add anchors from an OpenSSL hashed directory (``c_rehash`` / ``openssl rehash``).
-
-        OpenSSL looks files up lazily by subject hash; loading all of them
-        up front gives the same set of anchors.  ``*.pem`` / ``*.crt`` files
-        are read too, so an un-hashed directory of certificates also works.
-        Files that hold no parsable certificate are skipped, as OpenSSL does.
-        """
-        added = 0
-        for entry in sorted(Path(directory).iterdir()):
-            if not (_HASHED_NAME.match(entry.name) or entry.suffix in _BUNDLE_SUFFIXES):
-                continue
-            try:
-                data = entry.read_bytes()
-            except OSError:  # dangling symlink, directory, permissions
-                continue
-            added += self._add_all(_parse_pem_certs(data, strict=False))
-        return added
-
-    def load_default(self) -> int:
-        """Add the system's anchors: OpenSSL's default paths, then certifi if installed."""
-        import ssl  # only for the paths OpenSSL was built with; no sockets
-
-        paths = ssl.get_default_verify_paths()
-        files = [paths.cafile, paths.openssl_cafile, _DEBIAN_BUNDLE]
-        dirs = [paths.capath, paths.openssl_capath]
-        try:
-            import certifi  # type: ignore[import-not-found, unused-ignore]
-
-            files.append(certifi.where())
-        except ImportError:
-            pass
-        added = 0
-        for file in dict.fromkeys(f for f in files if f):
-            if os.path.isfile(file):
-                added += self._add_all(_parse_pem_certs(Path(file).read_bytes(), strict=False))
-        for folder in dict.fromkeys(d for d in dirs if d):
-            if os.path.isdir(folder):
-                added += self.add_capath(folder)
-        return added
-
-    def certificates(self) -> list[x509.Certificate]:
-        return list(self._anchors.values())
-
-    def __len__(self) -> int:
-        return len(self._anchors)
-
-    def __contains__(self, cert: object) -> bool:
-        if not isinstance(cert, x509.Certificate):
-            return False
-        return cert.public_bytes(serialization.Encoding.DER) in self._anchors
-
-    def contains_der(self, der: bytes) -> bool:
-        """Whether the certificate encoded as ``der`` is an anchor.
-
-        The bytes a peer sent, looked up as they are: cryptography parses
-        strict DER only, so they equal the parsed certificate's re-encoding,
-        which ``in`` would compute again on every handshake.
-        """
-        return der in self._anchors
-
-    def stats(self) -> dict[str, int]:
-        """Like ``ssl.SSLContext.cert_store_stats()``."""
-        return {
-            "x509": len(self._anchors),
-            "crl": 0,
-            "x509_ca": sum(_is_ca(c) for c in self._anchors.values()),
-        }
-
-    def x509_store(self) -> Store | None:
-        """The cached ``cryptography`` Store; None when there are no anchors."""
-        if self._store is None and self._anchors:
-            self._store = Store(list(self._anchors.values()))
-        return self._store
 
 
 # --------------------------------------------------------------------------
@@ -468,13 +188,13 @@ def _check_validity(cert: x509.Certificate, now: datetime, what: str) -> None:
     """RFC 5280 4.1.2.5: ``now`` must lie within notBefore..notAfter inclusive."""
     if now < cert.not_valid_before_utc:
         raise CertificateError(
-            f"{what} is not yet valid (notBefore {_fmt_time(cert.not_valid_before_utc)})",
+            f"{what} is not yet valid (notBefore {format_time(cert.not_valid_before_utc)})",
             alert=_A.certificate_expired,
             verify_code=_V.CERT_NOT_YET_VALID,
         )
     if now > cert.not_valid_after_utc:
         raise CertificateError(
-            f"{what} has expired (notAfter {_fmt_time(cert.not_valid_after_utc)})",
+            f"{what} has expired (notAfter {format_time(cert.not_valid_after_utc)})",
             alert=_A.certificate_expired,
             verify_code=_V.CERT_HAS_EXPIRED,
         )
@@ -656,7 +376,7 @@ class CertificateVerifier:
             if broken is not None:
                 raise broken
             for depth, cert in enumerate(path[1:], start=1):
-                _check_validity(cert, now, f"issuer certificate {_cn(cert.subject)}")
+                _check_validity(cert, now, f"issuer certificate {common_name(cert.subject)}")
                 _check_issuer(cert, depth)
             self._check_purpose(path)
             _check_algorithms(reason)
@@ -692,7 +412,7 @@ class CertificateVerifier:
                 {wanted} if depth == 0 else {wanted, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
             )
             if not allowed & set(usages):
-                which = "certificate" if depth == 0 else f"issuer {_cn(cert.subject)}"
+                which = "certificate" if depth == 0 else f"issuer {common_name(cert.subject)}"
                 have = ", ".join(getattr(u, "_name", u.dotted_string) for u in usages) or "none"
                 raise CertificateError(
                     f"{which} is not valid for {label} (extended key usage: {have})",
@@ -715,10 +435,10 @@ class CertificateVerifier:
 
 def _verification_subject(name: str) -> x509.DNSName | x509.IPAddress | None:
     """The verifier's subject for ``name``: IP literal or normalized DNS name."""
-    ip = _parse_ip(name)
+    ip = parse_ip(name)
     if ip is not None:
         return x509.IPAddress(ip)
-    host = _normalize_dns(name)
+    host = normalize_dns(name)
     return x509.DNSName(host) if host is not None else None
 
 
@@ -784,26 +504,27 @@ def _build_path(
 def _untrusted(cert: x509.Certificate, depth: int, bad_signature: bool) -> CertificateError:
     if bad_signature:
         return CertificateError(
-            f"certificate signature failure for {_cn(cert.subject)} "
-            f"(issuer {_cn(cert.issuer)} did not sign it)",
+            f"certificate signature failure for {common_name(cert.subject)} "
+            f"(issuer {common_name(cert.issuer)} did not sign it)",
             alert=_A.bad_certificate,
             verify_code=_V.CERT_SIGNATURE_FAILURE,
         )
     if cert.subject == cert.issuer and _signed_by(cert, cert):
         if depth == 0:
             return CertificateError(
-                f"self-signed certificate ({_cn(cert.subject)} is not a trusted anchor)",
+                f"self-signed certificate ({common_name(cert.subject)} is not a trusted anchor)",
                 alert=_A.unknown_ca,
                 verify_code=_V.DEPTH_ZERO_SELF_SIGNED_CERT,
             )
         return CertificateError(
-            f"self-signed certificate in certificate chain ({_cn(cert.subject)} is not trusted)",
+            "self-signed certificate in certificate chain "
+            f"({common_name(cert.subject)} is not trusted)",
             alert=_A.unknown_ca,
             verify_code=_V.SELF_SIGNED_CERT_IN_CHAIN,
         )
     return CertificateError(
-        f"unable to get local issuer certificate for {_cn(cert.subject)}, "
-        f"issuer {_cn(cert.issuer)}",
+        f"unable to get local issuer certificate for {common_name(cert.subject)}, "
+        f"issuer {common_name(cert.issuer)}",
         alert=_A.unknown_ca,
         verify_code=_V.UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
     )
@@ -811,7 +532,7 @@ def _untrusted(cert: x509.Certificate, depth: int, bad_signature: bool) -> Certi
 
 def _check_issuer(cert: x509.Certificate, depth: int) -> None:
     """RFC 5280 6.1.4 (k), (l), (n): the issuer must be a CA allowed this deep."""
-    who = _cn(cert.subject)
+    who = common_name(cert.subject)
     try:
         constraints: x509.BasicConstraints | None = cert.extensions.get_extension_for_class(
             x509.BasicConstraints
@@ -874,148 +595,3 @@ def _check_algorithms(reason: str) -> None:
             alert=_A.unsupported_certificate,
             verify_code=_V.UNSPECIFIED,
         )
-
-
-# --------------------------------------------------------------------------
-# getpeercert()
-# --------------------------------------------------------------------------
-
-# OpenSSL long names (crypto/objects/objects.txt), which the stdlib reports.
-_LONG_NAMES: dict[str, str] = {
-    "2.5.4.3": "commonName",
-    "2.5.4.4": "surname",
-    "2.5.4.5": "serialNumber",
-    "2.5.4.6": "countryName",
-    "2.5.4.7": "localityName",
-    "2.5.4.8": "stateOrProvinceName",
-    "2.5.4.9": "streetAddress",
-    "2.5.4.10": "organizationName",
-    "2.5.4.11": "organizationalUnitName",
-    "2.5.4.12": "title",
-    "2.5.4.13": "description",
-    "2.5.4.15": "businessCategory",
-    "2.5.4.17": "postalCode",
-    "2.5.4.41": "name",
-    "2.5.4.42": "givenName",
-    "2.5.4.43": "initials",
-    "2.5.4.44": "generationQualifier",
-    "2.5.4.46": "dnQualifier",
-    "2.5.4.65": "pseudonym",
-    "2.5.4.97": "organizationIdentifier",
-    "1.2.840.113549.1.9.1": "emailAddress",
-    "0.9.2342.19200300.100.1.1": "userId",
-    "0.9.2342.19200300.100.1.25": "domainComponent",
-    "1.3.6.1.4.1.311.60.2.1.1": "jurisdictionLocalityName",
-    "1.3.6.1.4.1.311.60.2.1.2": "jurisdictionStateOrProvinceName",
-    "1.3.6.1.4.1.311.60.2.1.3": "jurisdictionCountryName",
-}
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-NameTuple = tuple[tuple[tuple[str, str], ...], ...]
-
-
-def _attr_name(oid: x509.ObjectIdentifier) -> str:
-    return _LONG_NAMES.get(oid.dotted_string, oid.dotted_string)
-
-
-def _attr_value(value: str | bytes) -> str:
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
-
-
-def _name_tuple(name: x509.Name) -> NameTuple:
-    return tuple(tuple((_attr_name(a.oid), _attr_value(a.value)) for a in rdn) for rdn in name.rdns)
-
-
-def _openssl_time(moment: datetime) -> str:
-    # ASN1_TIME_print: "Jan  5 09:34:43 2018 GMT" (day padded with a space).
-    return (
-        f"{_MONTHS[moment.month - 1]} {moment.day:2d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {moment.year} GMT"
-    )
-
-
-def _openssl_serial(serial: int) -> str:
-    # i2a_ASN1_INTEGER: upper-case hex, whole bytes, "-" for negatives.
-    digits = f"{abs(serial):X}"
-    if len(digits) % 2:
-        digits = "0" + digits
-    return ("-" if serial < 0 else "") + digits
-
-
-def _ip_text(address: Any) -> str:
-    if isinstance(address, ipaddress.IPv4Address):
-        return str(address)
-    if isinstance(address, ipaddress.IPv6Address):
-        # CPython prints all eight groups, upper-case, without "::" compression.
-        return ":".join(f"{int(group, 16):X}" for group in address.exploded.split(":"))
-    return "<invalid>"
-
-
-def _general_name(gn: x509.GeneralName) -> tuple[str, Any]:
-    if isinstance(gn, x509.DNSName):
-        return ("DNS", gn.value)
-    if isinstance(gn, x509.IPAddress):
-        return ("IP Address", _ip_text(gn.value))
-    if isinstance(gn, x509.RFC822Name):
-        return ("email", gn.value)
-    if isinstance(gn, x509.UniformResourceIdentifier):
-        return ("URI", gn.value)
-    if isinstance(gn, x509.DirectoryName):
-        return ("DirName", _name_tuple(gn.value))
-    if isinstance(gn, x509.RegisteredID):
-        return ("Registered ID", _attr_name(gn.value))
-    return ("othername", "<unsupported>")
-
-
-def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> Any:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except (x509.ExtensionNotFound, ValueError):
-        return None
-
-
-def _access_uris(aia: x509.AuthorityInformationAccess, method: x509.ObjectIdentifier) -> Any:
-    uris = tuple(
-        d.access_location.value
-        for d in aia
-        if d.access_method == method
-        and isinstance(d.access_location, x509.UniformResourceIdentifier)
-    )
-    return uris or None
-
-
-def _crl_uris(points: x509.CRLDistributionPoints) -> tuple[str, ...]:
-    return tuple(
-        name.value
-        for point in points
-        for name in (point.full_name or ())
-        if isinstance(name, x509.UniformResourceIdentifier)
-    )
-
-
-def certificate_to_dict(cert: x509.Certificate) -> dict[str, Any]:
-    """The dict ``ssl.SSLSocket.getpeercert()`` returns for ``cert``."""
-    result: dict[str, Any] = {
-        "subject": _name_tuple(cert.subject),
-        "issuer": _name_tuple(cert.issuer),
-        "version": cert.version.value + 1,
-        "serialNumber": _openssl_serial(cert.serial_number),
-        "notBefore": _openssl_time(cert.not_valid_before_utc),
-        "notAfter": _openssl_time(cert.not_valid_after_utc),
-    }
-    san = _extension(cert, x509.SubjectAlternativeName)
-    if san is not None:
-        result["subjectAltName"] = tuple(_general_name(gn) for gn in san)
-    aia = _extension(cert, x509.AuthorityInformationAccess)
-    if aia is not None:
-        for key, method in (
-            ("OCSP", AuthorityInformationAccessOID.OCSP),
-            ("caIssuers", AuthorityInformationAccessOID.CA_ISSUERS),
-        ):
-            uris = _access_uris(aia, method)
-            if uris is not None:
-                result[key] = uris
-    points = _extension(cert, x509.CRLDistributionPoints)
-    if points is not None:
-        result["crlDistributionPoints"] = _crl_uris(points)
-    return result
