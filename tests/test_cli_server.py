@@ -298,3 +298,57 @@ def test_http_server_against_curl_with_keep_alive() -> None:
     body = result.stdout.decode()
     assert "GET /a" in body and "GET /b" in body
     assert len(handshakes) == 1  # curl reused the connection for /b
+
+
+# -- mutual TLS and stapling from the command line ---------------------------------
+
+
+def _pki(tmp_path: Path) -> Path:
+    directory = tmp_path / "pki"
+    result = run_puretls("certs", str(directory), "--client", "alice")
+    assert result.returncode == 0, result.stderr
+    return directory
+
+
+def test_server_requires_and_shows_a_client_certificate(tmp_path: Path) -> None:
+    pki = _pki(tmp_path)
+    args = ("--cert", str(pki / "server.pem"), "--key", str(pki / "server.key"))
+    mtls = ("--client-ca", str(pki / "ca.pem"), "--require-client-cert")
+    with puretls_server("--http", *args, *mtls) as server:
+        target = f"localhost:{server.port}"
+        request = b"GET / HTTP/1.0\r\n\r\n"
+        with_cert = run_puretls(
+            "client", "--quiet", "--cafile", str(pki / "ca.pem"),
+            "--cert", str(pki / "client-alice.pem"), "--key", str(pki / "client-alice.key"),
+            target, stdin=request,
+        )  # fmt: skip
+        without = run_puretls("client", "--cafile", str(pki / "ca.pem"), target, stdin=request)
+    assert with_cert.returncode == 0, with_cert.stderr
+    assert b"client certificate: CN=alice,O=puretls (verified)" in with_cert.stdout
+    assert without.returncode != 0
+    assert "certificate_required" in without.stderr.decode()
+
+
+def test_require_client_cert_without_a_ca_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = run_puretls("server", "--require-client-cert", "--port", "0")
+    assert result.returncode != 0
+    assert "--client-ca" in result.stderr.decode()
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+def test_server_staples_the_given_ocsp_response(tmp_path: Path) -> None:
+    pki = _pki(tmp_path)
+    args = ("--cert", str(pki / "server.pem"), "--key", str(pki / "server.key"))
+    with puretls_server("--echo", *args, "--ocsp-response", str(pki / "server.ocsp")) as server:
+        assert OPENSSL is not None
+        command = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{server.port}"]
+        command += ["-servername", "localhost", "-CAfile", str(pki / "ca.pem"), "-status"]
+        proc = subprocess.run(
+            command,
+            input=b"",
+            capture_output=True,
+            timeout=WAIT,
+        )
+    output = proc.stdout.decode(errors="replace")
+    assert "OCSP Response Status: successful" in output
+    assert "Cert Status: good" in output

@@ -135,7 +135,8 @@ def _print_usage(
     lines = [
         "",
         "Use them:",
-        f"  puretls server --cert {d}/server.pem --key {d}/server.key --port 8443",
+        f"  puretls server --cert {d}/server.pem --key {d}/server.key --port 8443 "
+        f"--ocsp-response {d}/server.ocsp",
         f"  puretls client --cafile {d}/ca.pem {host}:8443",
         f"  curl --cacert {d}/ca.pem https://{host}:8443/",
         f"  openssl s_client -connect {host}:8443 -CAfile {d}/ca.pem -status",
@@ -144,6 +145,9 @@ def _print_usage(
     ]
     if client:
         lines += [
+            "Mutual TLS (the server asks for and verifies a client certificate):",
+            f"  puretls server --cert {d}/server.pem --key {d}/server.key --port 8443 "
+            f"--client-ca {d}/ca.pem --require-client-cert",
             f"  puretls client --cafile {d}/ca.pem --cert {client}.pem --key {client}.key "
             f"{host}:8443",
             f"  curl --cacert {d}/ca.pem --cert {client}.pem --key {client}.key "

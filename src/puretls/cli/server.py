@@ -21,6 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cryptography import x509
+
 import puretls as tls
 from puretls.cli.common import (
     DEFAULT_TIMEOUT,
@@ -38,7 +40,7 @@ from puretls.cli.report import (
     negotiated_state,
 )
 from puretls.cli.trace_options import add_trace_options, finish_trace, start_trace
-from puretls.sslcompat.constants import PROTOCOL_TLS_SERVER
+from puretls.sslcompat.constants import CERT_OPTIONAL, CERT_REQUIRED, PROTOCOL_TLS_SERVER
 
 _CHUNK = 16384
 # An established connection with no traffic for this long is closed.
@@ -85,6 +87,21 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"close an established connection idle this long (default {IDLE_TIMEOUT:g})",
     )
     add_tls_options(parser)
+    parser.add_argument(
+        "--client-ca",
+        metavar="FILE",
+        help="ask clients for a certificate and verify it against this CA file (mutual TLS)",
+    )
+    parser.add_argument(
+        "--require-client-cert",
+        action="store_true",
+        help="with --client-ca: refuse clients without a certificate (certificate_required)",
+    )
+    parser.add_argument(
+        "--ocsp-response",
+        metavar="FILE",
+        help="staple this DER OCSP response for the server certificate (status_request)",
+    )
     parser.add_argument(
         "--early-data",
         action="store_true",
@@ -258,6 +275,20 @@ class Server:
             self._log(f"{peer}  {request.method} {request.target} {request.version} -> 200")
 
 
+def apply_authentication_options(context: ssl.SSLContext, args: argparse.Namespace) -> None:
+    """--client-ca / --require-client-cert / --ocsp-response; ValueError names a bad one."""
+    client_ca = getattr(args, "client_ca", None)
+    if getattr(args, "require_client_cert", False) and not client_ca:
+        raise ValueError("--require-client-cert needs --client-ca FILE to verify against")
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        required = getattr(args, "require_client_cert", False)
+        context.verify_mode = CERT_REQUIRED if required else CERT_OPTIONAL
+    ocsp = getattr(args, "ocsp_response", None)
+    if ocsp:
+        context.set_ocsp_response(Path(ocsp).read_bytes())  # type: ignore[attr-defined]
+
+
 def page_rows(sock: ssl.SSLSocket) -> list[tuple[str, str]]:
     """What the server page shows about its connection."""
     rows = connection_rows(sock)
@@ -265,6 +296,10 @@ def page_rows(sock: ssl.SSLSocket) -> list[tuple[str, str]]:
     server_name = getattr(negotiated, "server_name", None)
     if server_name:
         rows.append(("server name (SNI)", str(server_name)))
+    client_cert = sock.getpeercert(binary_form=True)
+    if client_cert:
+        subject = x509.load_der_x509_certificate(client_cert).subject.rfc4514_string()
+        rows.append(("client certificate", f"{subject} (verified)"))
     if getattr(negotiated, "hello_retry_request", False):
         rows.append(("HelloRetryRequest", "yes (the client's first key share was not usable)"))
     if getattr(sock, "session_reused", False):
@@ -332,6 +367,7 @@ def run_server(args: argparse.Namespace, print_line: Log) -> int:
                 f"{ca_path} localhost:{args.port}  or  curl --cacert {ca_path} ..."
             )
         apply_tls_options(context, args)
+        apply_authentication_options(context, args)
         if getattr(args, "early_data", False):
             context.max_early_data_size = EARLY_DATA_LIMIT  # type: ignore[attr-defined]
         start_trace(context, args, sys.stdout, "puretls server")
