@@ -71,6 +71,28 @@ def _ssl_set_ciphersuites(context: ssl.SSLContext, names: str) -> None:
         raise RuntimeError(f"OpenSSL refused TLS 1.3 suites {names}")
 
 
+# SSL_CTRL_SET_GROUPS_LIST from OpenSSL's ssl.h (SSL_CTX_set1_groups_list is
+# a macro over SSL_CTX_ctrl, so there is no symbol to call).
+_SSL_CTRL_SET_GROUPS_LIST = 92
+
+
+def _ssl_set_groups(context: ssl.SSLContext, name: str) -> None:
+    setter = getattr(context, "set_groups", None)
+    if setter is not None:  # Python 3.15+
+        setter(name)
+        return
+    # set_ecdh_curve cannot take X25519 before Python 3.11 (it builds an EC
+    # key), so the group list goes to OpenSSL directly, as for the suites.
+    lib = _libssl()
+    lib.SSL_CTX_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p]
+    lib.SSL_CTX_ctrl.restype = ctypes.c_long
+    if (
+        lib.SSL_CTX_ctrl(_ssl_ctx_pointer(context), _SSL_CTRL_SET_GROUPS_LIST, 0, name.encode())
+        != 1
+    ):
+        raise RuntimeError(f"OpenSSL refused the group list {name}")
+
+
 def _ssl_negotiated_group(sock: ssl.SSLSocket) -> str | None:
     group = getattr(sock, "group", None)
     if callable(group):
@@ -102,7 +124,7 @@ def _std_context(module: Any, server: bool, material: Material, case: Case) -> A
     suite = SUITES[case.suite][0]
     if module is ssl:
         _ssl_set_ciphersuites(context, suite)
-        context.set_ecdh_curve(GROUPS[case.group][1])
+        _ssl_set_groups(context, GROUPS[case.group][1])
     else:
         context.set_ciphersuites(suite)
         context.set_groups(GROUPS[case.group][0])
