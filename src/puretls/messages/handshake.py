@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from puretls._codec import Reader, Writer, illegal
 from puretls.enums import ExtensionType, HandshakeType, KeyUpdateRequest
@@ -193,19 +193,17 @@ def _encode_server_hello(
     _optional_encode(w, msg.extensions, ctx)
 
 
-_ServerHelloFields = tuple[int, bytes, bytes, int, int, tuple[Extension, ...]]
-
-
-def _decode_server_hello_fields(body: bytes, ctx: HandshakeType) -> _ServerHelloFields:
+def _decode_server_hello_fields(body: bytes, ctx: HandshakeType) -> dict[str, Any]:
+    """The fields shared by ServerHello and HelloRetryRequest, as keyword arguments."""
     r = Reader(body)
-    fields = (
-        r.u16(),  # legacy_version
-        _random(r),
-        r.opaque(1, 0, 32, what="legacy_session_id_echo"),
-        r.u16(),  # cipher_suite
-        r.u8(),  # legacy_compression_method
-        _optional_extensions(r, ctx),
-    )
+    fields: dict[str, Any] = {
+        "legacy_version": r.u16(),
+        "random": _random(r),
+        "legacy_session_id_echo": r.opaque(1, 0, 32, what="legacy_session_id_echo"),
+        "cipher_suite": r.u16(),
+        "legacy_compression_method": r.u8(),
+        "extensions": _optional_extensions(r, ctx),
+    }
     r.expect_end("ServerHello")
     return fields
 
@@ -226,17 +224,7 @@ class ServerHello:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         """Decode as a ServerHello whatever the random; see :func:`decode_server_hello`."""
-        version, random, session_id, suite, compression, exts = _decode_server_hello_fields(
-            body, _HT.server_hello
-        )
-        return cls(
-            legacy_version=version,
-            random=random,
-            legacy_session_id_echo=session_id,
-            cipher_suite=suite,
-            legacy_compression_method=compression,
-            extensions=exts,
-        )
+        return cls(**_decode_server_hello_fields(body, _HT.server_hello))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,17 +246,7 @@ class HelloRetryRequest:
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        version, random, session_id, suite, compression, exts = _decode_server_hello_fields(
-            body, _HT.hello_retry_request
-        )
-        return cls(
-            legacy_version=version,
-            random=random,
-            legacy_session_id_echo=session_id,
-            cipher_suite=suite,
-            legacy_compression_method=compression,
-            extensions=exts,
-        )
+        return cls(**_decode_server_hello_fields(body, _HT.hello_retry_request))
 
 
 def decode_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:

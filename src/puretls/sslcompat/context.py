@@ -466,16 +466,9 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
 
     def set_groups(self, groups: str | Iterable[str], /) -> None:
         """Key exchange groups in preference order, e.g. ``"x25519:secp256r1"``."""
-        parsed: list[int] = []
-        for name in ciphers.split_names(groups):
-            group = ciphers.parse_group(name)
-            if group is None:
-                raise _ssl_error("UNSUPPORTED_GROUP", f"unknown or unsupported group {name!r}")
-            if group not in parsed:
-                parsed.append(group)
-        if not parsed:
-            raise _ssl_error("NO_GROUPS", "no key exchange group given")
-        self._pt_groups = tuple(parsed)
+        self._pt_groups = _parse_code_points(
+            groups, ciphers.parse_group, "UNSUPPORTED_GROUP", "group", "NO_GROUPS"
+        )
 
     def set_ecdh_curve(self, name: str, /) -> None:
         if ciphers.parse_group(name) is None:
@@ -484,16 +477,13 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
 
     def set_signature_algorithms(self, sigalgs: str | Iterable[str], /) -> None:
         """Signature schemes, by IANA name or OpenSSL's ``ECDSA+SHA256`` form."""
-        parsed: list[int] = []
-        for name in ciphers.split_names(sigalgs):
-            scheme = ciphers.parse_signature_scheme(name)
-            if scheme is None:
-                raise _ssl_error("UNSUPPORTED_SIGNATURE", f"unknown signature scheme {name!r}")
-            if scheme not in parsed:
-                parsed.append(scheme)
-        if not parsed:
-            raise _ssl_error("NO_SIGALGS", "no signature algorithm given")
-        self._pt_signature_schemes = tuple(parsed)
+        self._pt_signature_schemes = _parse_code_points(
+            sigalgs,
+            ciphers.parse_signature_scheme,
+            "UNSUPPORTED_SIGNATURE",
+            "signature scheme",
+            "NO_SIGALGS",
+        )
 
     # -- callbacks -------------------------------------------------------------
 
@@ -653,6 +643,30 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
 
     def __reduce__(self) -> Any:
         raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+
+def _parse_code_points(
+    names: str | Iterable[str],
+    parse: Callable[[str], int | None],
+    unknown_reason: str,
+    what: str,
+    empty_reason: str,
+) -> tuple[int, ...]:
+    """Names (a ``:``-separated string or a list) to code points, in order.
+
+    An unknown name is an error naming it, as OpenSSL refuses the whole list;
+    repeats are dropped.
+    """
+    parsed: list[int] = []
+    for name in ciphers.split_names(names):
+        value = parse(name)
+        if value is None:
+            raise _ssl_error(unknown_reason, f"unknown or unsupported {what} {name!r}")
+        if value not in parsed:
+            parsed.append(value)
+    if not parsed:
+        raise _ssl_error(empty_reason, f"no {what} given")
+    return tuple(parsed)
 
 
 def _is_tls13(suite: int) -> bool:
