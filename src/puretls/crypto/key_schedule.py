@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -66,7 +67,10 @@ KeyScheduleObserver = Callable[[str, bytes, bytes, bytes, bytes], None]
 _observer: ContextVar[KeyScheduleObserver | None] = ContextVar("puretls_ks", default=None)
 # How many observed blocks are open in any thread or task: while it is zero
 # (nobody traces) a step costs one global read, not a ContextVar lookup.
+# Changed under a lock: ``+=`` on a global is not atomic across threads,
+# and a lost update could hide a traced connection's steps.
 _observing = 0
+_observing_lock = threading.Lock()
 
 
 @contextmanager
@@ -74,11 +78,13 @@ def observed(observer: KeyScheduleObserver) -> Iterator[None]:
     """Report every schedule step to ``observer`` inside the ``with`` block."""
     global _observing
     token = _observer.set(observer)
-    _observing += 1
+    with _observing_lock:
+        _observing += 1
     try:
         yield
     finally:
-        _observing -= 1
+        with _observing_lock:
+            _observing -= 1
         _observer.reset(token)
 
 
