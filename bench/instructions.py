@@ -1,0 +1,242 @@
+"""Instructions per handshake, counted by valgrind's callgrind.
+
+Timings on a shared 2-core machine move by 20-40% from minute to minute;
+instruction counts do not. This runs N in-memory TLS 1.3 handshakes (ECDSA
+P-256, X25519, AES-128-GCM, client verifying the chain, 2 tickets) under
+``valgrind --tool=callgrind`` for two values of N and reports
+
+    (instructions at N_high - instructions at N_low) / (N_high - N_low)
+
+so interpreter start-up, imports and warm-up cancel out. Both sides run in
+the one process, so the figure is for a client and a server together.
+
+    python -m bench.instructions                 # core and sslcompat paths
+    python -m bench.instructions --path core     # Connection objects only
+    python -m bench.instructions --path sslcompat  # SSLContext.wrap_bio
+    python -m bench.instructions --path ssl      # Python's ssl, same wrap_bio code
+
+``core`` drives two :class:`~puretls.connection.Connection` objects (what
+the bench profile section does); ``sslcompat`` drives two ``SSLObject``
+through ``wrap_bio``, i.e. what code written for Python's ``ssl`` pays;
+``ssl`` runs the very same code on Python's ``ssl`` module (OpenSSL in C),
+the yardstick.
+The certificates are generated once into ``bench/results/material`` and
+reused, so runs compare like with like (a fresh RSA key per run would move
+the count by millions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+MATERIAL = Path(__file__).resolve().parent / "results" / "material"
+PATHS = ("core", "sslcompat", "ssl")
+
+
+def _material(directory: Path) -> Any:
+    from bench.common import KEY_TYPES, Material, make_material
+
+    ca_file = directory / "ca.pem"
+    if ca_file.exists():
+        leaves = {
+            short: (str(directory / f"{short}.pem"), str(directory / f"{short}.key"))
+            for short in KEY_TYPES
+        }
+        if all(Path(cert).exists() and Path(key).exists() for cert, key in leaves.values()):
+            return Material(directory=str(directory), ca_file=str(ca_file), leaves=leaves)
+    directory.mkdir(parents=True, exist_ok=True)
+    return make_material(str(directory))
+
+
+def _core_pair(material: Any) -> Any:
+    from bench.memory import _configs
+    from puretls.connection import Connection
+
+    client_config, server_config = _configs(material)
+
+    def one() -> None:
+        client = Connection(client_config)
+        server = Connection(server_config)
+        client.start_handshake()
+        for _ in range(8):
+            moved = False
+            if data := client.data_to_send():
+                server.receive_data(data)
+                moved = True
+            if data := server.data_to_send():
+                client.receive_data(data)
+                moved = True
+            if not moved:
+                break
+        client.send_data(b"c")
+        server.receive_data(client.data_to_send())
+        server.send_data(b"s")
+        client.receive_data(server.data_to_send())
+        if not (client.handshake_complete and server.handshake_complete):
+            raise RuntimeError("in-memory handshake did not complete")
+
+    return one
+
+
+def _bio_pair(material: Any, module: Any) -> Any:
+    from bench.stacks import Case, _std_context
+
+    case = Case()
+    server_context = _std_context(module, True, material, case)
+    client_context = _std_context(module, False, material, case)
+
+    def step(obj: Any) -> bool:
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        return True
+
+    def one() -> None:
+        c_in, c_out = module.MemoryBIO(), module.MemoryBIO()
+        s_in, s_out = module.MemoryBIO(), module.MemoryBIO()
+        client = client_context.wrap_bio(c_in, c_out, server_hostname="localhost")
+        server = server_context.wrap_bio(s_in, s_out, server_side=True)
+        client_done = server_done = False
+        for _ in range(8):
+            client_done = client_done or step(client)
+            s_in.write(c_out.read())
+            server_done = server_done or step(server)
+            c_in.write(s_out.read())
+            if client_done and server_done:
+                break
+        client.write(b"c")
+        s_in.write(c_out.read())
+        server.read(1)
+        server.write(b"s")
+        c_in.write(s_out.read())
+        if client.read(1) != b"s":
+            raise RuntimeError("wrap_bio handshake did not complete")
+
+    return one
+
+
+def _child(path: str, count: int, directory: Path) -> None:
+    material = _material(directory)
+    if path == "core":
+        one = _core_pair(material)
+    else:
+        import puretls
+
+        one = _bio_pair(material, ssl if path == "ssl" else puretls)
+    for _ in range(3):  # warm-up: caches, first-use imports
+        one()
+    for _ in range(count):
+        one()
+
+
+def _group(obj: str) -> str:
+    name = obj.rsplit("/", 1)[-1]
+    if "libpython" in name or name.startswith("python"):
+        return "Python interpreter"
+    if name.startswith(("_rust", "libcrypto", "libssl", "_hashlib", "_ssl")):
+        return "OpenSSL / pyca (C, Rust)"
+    if name.startswith(("libc.", "libc-", "ld-linux", "libm.")):
+        return "libc"
+    return "other"
+
+
+def _self_cost_by_group(text: str) -> dict[str, int]:
+    """Sum each function's own (exclusive) cost by the object it lives in.
+
+    In callgrind's format a ``calls=`` line is followed by one line with the
+    callee's inclusive cost; those are skipped so nothing counts twice.
+    """
+    names: dict[str, str] = {}
+    totals: dict[str, int] = {}
+    current = "other"
+    skip_next = False
+    for line in text.splitlines():
+        if line.startswith(("ob=", "cob=")):
+            # An object's name is given once, at its first mention (either
+            # kind of line); later mentions use the "(id)" alone.
+            kind, _, spec = line.partition("=")
+            key, _, name = spec.partition(" ")
+            if name:
+                names[key] = name
+            if kind == "ob":
+                current = _group(names.get(key, spec))
+        elif line.startswith("calls="):
+            skip_next = True
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            if skip_next:
+                skip_next = False
+                continue
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                totals[current] = totals.get(current, 0) + int(parts[1])
+    return totals
+
+
+def _instructions(path: str, count: int, directory: Path) -> tuple[int, dict[str, int]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--compress-strings=yes",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            "-m",
+            "bench.instructions",
+            "--child",
+            path,
+            str(count),
+            "--material",
+            str(directory),
+        ]
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        subprocess.run(command, check=True, env=env, capture_output=True)
+        text = out.read_text(encoding="utf-8", errors="replace")
+    match = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError("no instruction total in the callgrind output")
+    return int(match.group(1)), _self_cost_by_group(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
+    parser.add_argument("--path", choices=(*PATHS, "both"), default="both")
+    parser.add_argument("--low", type=int, default=10)
+    parser.add_argument("--high", type=int, default=40)
+    parser.add_argument("--material", type=Path, default=MATERIAL)
+    parser.add_argument("--child", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child[0], int(args.child[1]), args.material)
+        return 0
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
+        return 2
+    if args.high <= args.low:
+        parser.error("--high must be above --low")
+    _material(args.material)  # generate once, outside valgrind
+    paths = PATHS if args.path == "both" else (args.path,)
+    for path in paths:
+        low, low_groups = _instructions(path, args.low, args.material)
+        high, high_groups = _instructions(path, args.high, args.material)
+        span = args.high - args.low
+        per = (high - low) / span
+        print(f"{path:10s} {per / 1e6:8.3f} M instructions per handshake (client + server)")
+        for group in sorted(high_groups, key=lambda g: -high_groups[g]):
+            share = (high_groups[group] - low_groups.get(group, 0)) / span
+            print(f"  {group:28s} {share / 1e6:8.3f} M")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
