@@ -3,11 +3,17 @@
 A Reader raises only :class:`puretls.errors.DecodeError`: a short buffer,
 an out-of-range vector length or leftover bytes in a length-prefixed block
 all end there, so no IndexError or struct.error ever escapes a decoder.
+
+Every handshake message passes through here, so the methods are written
+flat: each reads its bytes in its own frame rather than through smaller
+helpers, because a Python call costs more than the arithmetic it wraps.
 """
 
 from __future__ import annotations
 
-from struct import unpack_from
+from collections.abc import Iterator
+from struct import error as StructError
+from struct import pack, unpack_from
 
 from puretls.enums import AlertDescription
 from puretls.errors import DecodeError
@@ -18,10 +24,12 @@ _MAX = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
 class Reader:
     """Consumes a bytes buffer front to back."""
 
-    __slots__ = ("_data", "_pos", "_end")
+    __slots__ = ("_data", "_end", "_pos")
 
     def __init__(self, data: bytes, start: int = 0, end: int | None = None) -> None:
-        self._data = data
+        # Held as bytes so that every slice below is already the bytes a
+        # decoder returns (a bytearray or memoryview is copied once, here).
+        self._data = data if type(data) is bytes else bytes(data)
         self._pos = start
         self._end = len(data) if end is None else end
 
@@ -35,14 +43,7 @@ class Reader:
     def expect_end(self, what: str = "message") -> None:
         """Reject leftover bytes (RFC 8446 4: decode_error)."""
         if self._pos != self._end:
-            raise DecodeError(f"{self.remaining} trailing bytes after {what}")
-
-    def _take(self, n: int) -> int:
-        pos = self._pos
-        if n > self._end - pos:
-            raise DecodeError(f"need {n} bytes, only {self._end - pos} left")
-        self._pos = pos + n
-        return pos
+            raise DecodeError(f"{self._end - self._pos} trailing bytes after {what}")
 
     def uint(self, size: int) -> int:
         pos = self._pos
@@ -50,21 +51,20 @@ class Reader:
         if end > self._end:
             raise DecodeError(f"need {size} bytes, only {self._end - pos} left")
         self._pos = end
-        d = self._data
-        # The one- and two-byte lengths of every vector are read without a
-        # slice; this is the innermost call of every decoder.
-        if size == 2:
-            return (d[pos] << 8) | d[pos + 1]
-        if size == 1:
-            return d[pos]
-        return int.from_bytes(d[pos:end], "big")
+        return int.from_bytes(self._data[pos:end], "big")
 
     def u8(self) -> int:
-        pos = self._take(1)
+        pos = self._pos
+        if pos >= self._end:
+            raise DecodeError(f"need 1 bytes, only {self._end - pos} left")
+        self._pos = pos + 1
         return self._data[pos]
 
     def u16(self) -> int:
-        pos = self._take(2)
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise DecodeError(f"need 2 bytes, only {self._end - pos} left")
+        self._pos = pos + 2
         d = self._data
         return (d[pos] << 8) | d[pos + 1]
 
@@ -80,31 +80,25 @@ class Reader:
         if end > self._end:
             raise DecodeError(f"need {n} bytes, only {self._end - pos} left")
         self._pos = end
-        return bytes(self._data[pos:end])
+        return self._data[pos:end]
 
     def rest(self) -> bytes:
-        return self.raw(self.remaining)
-
-    def _length(self, size: int, minimum: int, maximum: int | None, what: str) -> int:
-        n = self.uint(size)
-        hi = _MAX[size] if maximum is None else maximum
-        if n < minimum or n > hi:
-            raise DecodeError(f"{what} length {n} outside {minimum}..{hi}")
-        return n
+        pos = self._pos
+        self._pos = self._end
+        return self._data[pos : self._end]
 
     def opaque(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
     ) -> bytes:
         """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
         start = self._vector(size, minimum, maximum, what)
-        return bytes(self._data[start : self._pos])
+        return self._data[start : self._pos]
 
     def _vector(self, size: int, minimum: int, maximum: int | None, what: str) -> int:
         """Read a length prefix, check it, take the body; returns where the body starts.
 
-        The length, range and body checks of :meth:`_length` and :meth:`_take`
-        in one frame: every opaque vector and block of every message comes
-        through here.
+        The length, range and body checks in one frame: every opaque vector
+        and block of every message comes through here.
         """
         pos = self._pos
         end = self._end
@@ -118,9 +112,9 @@ class Reader:
         else:
             n = int.from_bytes(d[pos : pos + size], "big")
         pos += size
-        hi = _MAX[size] if maximum is None else maximum
-        if n < minimum or n > hi:
+        if n < minimum or n > (_MAX[size] if maximum is None else maximum):
             self._pos = pos
+            hi = _MAX[size] if maximum is None else maximum
             raise DecodeError(f"{what} length {n} outside {minimum}..{hi}")
         if n > end - pos:
             self._pos = pos
@@ -139,76 +133,133 @@ class Reader:
         start = self._vector(size, minimum, maximum, what)
         return _ReaderBlock(self._data, start, self._pos, what)
 
+    def typed_bodies(self, what: str = "extensions", item: str = "extension") -> Iterator[int]:
+        """Walk ``struct { uint16 type; opaque body<0..2^16-1>; } list<0..2^16-1>``.
+
+        This is the shape of every Extension list (RFC 8446 4.2).  For each
+        item it yields the type with this reader narrowed to the item's body;
+        the caller decodes the body from this reader before asking for the
+        next item, and must consume it exactly (leftover bytes are a
+        DecodeError).  Narrowing the one reader, rather than making a
+        sub-reader per item, keeps the walk to one frame per list.
+        """
+        start = self._vector(2, 0, None, what)
+        stop = self._pos
+        outer_end = self._end
+        d = self._data
+        pos = start
+        while pos < stop:
+            if pos + 4 > stop:
+                self._pos, self._end = pos, stop
+                raise DecodeError(f"need 4 bytes, only {stop - pos} left")
+            ext_type = (d[pos] << 8) | d[pos + 1]
+            n = (d[pos + 2] << 8) | d[pos + 3]
+            pos += 4
+            body_end = pos + n
+            if body_end > stop:
+                self._pos, self._end = pos, stop
+                raise DecodeError(f"need {n} bytes, only {stop - pos} left")
+            self._pos = pos
+            self._end = body_end
+            yield ext_type
+            if self._pos != body_end:
+                left = body_end - self._pos
+                raise DecodeError(f"{left} trailing bytes after {item} {ext_type} body")
+            pos = body_end
+        self._pos = stop
+        self._end = outer_end
+
     def list_u16(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
     ) -> tuple[int, ...]:
         """A vector of uint16 values (suites, groups, schemes)."""
-        n = self._length(size, minimum, maximum, what)
-        if n % 2:
+        start = self._vector(size, minimum, maximum, what)
+        n = self._pos - start
+        if n & 1:
             raise DecodeError(f"{what} length {n} is odd")
-        pos = self._take(n)
-        return unpack_from(f">{n >> 1}H", self._data, pos)
+        return unpack_from(f">{n >> 1}H", self._data, start)
 
     def list_u8(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"
     ) -> tuple[int, ...]:
-        return tuple(self.opaque(size, minimum, maximum, what))
+        start = self._vector(size, minimum, maximum, what)
+        return tuple(self._data[start : self._pos])
 
 
-class Writer:
-    """Appends to a growing bytearray."""
+class Writer(bytearray):
+    """A growing bytearray with the presentation language's writers.
 
-    __slots__ = ("_buf",)
+    Being the bytearray itself (rather than holding one) lets an encoder
+    append a precomputed or ``struct.pack``-ed run with ``w += ...`` and
+    hand the result on without a copy.
+    """
 
-    def __init__(self) -> None:
-        self._buf = bytearray()
+    __slots__ = ()
 
     def getvalue(self) -> bytes:
-        return bytes(self._buf)
-
-    def __len__(self) -> int:
-        return len(self._buf)
+        return bytes(self)
 
     def uint(self, size: int, value: int) -> None:
-        self._buf += value.to_bytes(size, "big")
+        self += value.to_bytes(size, "big")
 
     def u8(self, value: int) -> None:
-        self._buf.append(value)
+        self.append(value)
 
     def u16(self, value: int) -> None:
-        self._buf += value.to_bytes(2, "big")
+        self += value.to_bytes(2, "big")
 
     def u24(self, value: int) -> None:
-        self._buf += value.to_bytes(3, "big")
+        self += value.to_bytes(3, "big")
 
     def u32(self, value: int) -> None:
-        self._buf += value.to_bytes(4, "big")
+        self += value.to_bytes(4, "big")
 
     def raw(self, data: bytes) -> None:
-        self._buf += data
+        self += data
 
     def opaque(self, size: int, data: bytes) -> None:
-        if len(data) > _MAX[size]:
-            raise ValueError(f"{len(data)} bytes do not fit a {size}-byte length")
-        self._buf += len(data).to_bytes(size, "big")
-        self._buf += data
+        self += length_prefix(size, len(data))
+        self += data
 
     def block(self, size: int) -> _WriterBlock:
         """Write a ``size``-byte length prefix that covers what the body adds.
 
         Use as ``with w.block(2):``; the prefix is filled in when it ends.
         """
-        start = len(self._buf)
-        self._buf += bytes(size)
+        start = len(self)
+        self += bytes(size)
         return _WriterBlock(self, start, size)
 
     def list_u16(self, size: int, values: tuple[int, ...] | list[int]) -> None:
-        self.uint(size, 2 * len(values))
-        for v in values:
-            self._buf += v.to_bytes(2, "big")
+        n = len(values)
+        self += length_prefix(size, 2 * n)
+        try:
+            self += pack(f">{n}H", *values)
+        except StructError:
+            raise OverflowError(f"a uint16 list holds a value outside 0..65535: {values}") from None
 
     def list_u8(self, size: int, values: tuple[int, ...] | list[int]) -> None:
         self.opaque(size, bytes(values))
+
+
+def length_prefix(size: int, n: int) -> bytes:
+    """The ``size``-byte length of an ``n``-byte vector; ValueError if it does not fit."""
+    try:
+        return n.to_bytes(size, "big")
+    except OverflowError:
+        raise ValueError(f"{n} bytes do not fit a {size}-byte length") from None
+
+
+def framed(msg_type: int, body: bytes | bytearray) -> bytes:
+    """``struct { uint8 msg_type; uint24 length; opaque body[length]; }``.
+
+    The header of every handshake message (RFC 8446 4, RFC 5246 7.4) in
+    one ``to_bytes``: the type and the length share one 32-bit word.
+    """
+    n = len(body)
+    if n > 0xFFFFFF:
+        raise ValueError(f"{n} bytes do not fit a 3-byte length")
+    return ((msg_type << 24) | n).to_bytes(4, "big") + body
 
 
 class _ReaderBlock(Reader):
@@ -221,7 +272,7 @@ class _ReaderBlock(Reader):
     __slots__ = ("_what",)
 
     def __init__(self, data: bytes, start: int, end: int, what: str) -> None:
-        # Reader.__init__ inlined: one block per vector on every decode path.
+        # Reader.__init__ inlined: the parent's data is already bytes.
         self._data = data
         self._pos = start
         self._end = end
@@ -231,7 +282,7 @@ class _ReaderBlock(Reader):
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
+        if exc_type is None and self._pos != self._end:
             self.expect_end(self._what)
 
 
@@ -250,13 +301,8 @@ class _WriterBlock:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            # Writer._close_block inlined: one block per vector on every encode.
-            buf = self._writer._buf
-            start, size = self._start, self._size
-            n = len(buf) - start - size
-            if n > _MAX[size]:
-                raise ValueError(f"{n} bytes do not fit a {size}-byte length")
-            buf[start : start + size] = n.to_bytes(size, "big")
+            w, start, size = self._writer, self._start, self._size
+            w[start : start + size] = length_prefix(size, len(w) - start - size)
 
 
 def illegal(message: str) -> DecodeError:
