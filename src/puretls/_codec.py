@@ -214,10 +214,10 @@ class Writer(bytearray):
     def u32(self, value: int) -> None:
         self += value.to_bytes(4, "big")
 
-    def raw(self, data: bytes) -> None:
+    def raw(self, data: bytes | bytearray) -> None:
         self += data
 
-    def opaque(self, size: int, data: bytes) -> None:
+    def opaque(self, size: int, data: bytes | bytearray) -> None:
         self += length_prefix(size, len(data))
         self += data
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from puretls._codec import Reader, Writer
+from puretls._codec import Reader, Writer, framed
 from puretls.enums import HandshakeType
 
 if TYPE_CHECKING:
@@ -33,12 +33,10 @@ class CompressedCertificate:
 
     def encode(self) -> bytes:
         w = Writer()
-        w.u8(self.msg_type)
-        with w.block(3):
-            w.u16(self.algorithm)
-            w.u24(self.uncompressed_length)
-            w.opaque(3, self.compressed_certificate_message)
-        return w.getvalue()
+        w.u16(self.algorithm)
+        w.u24(self.uncompressed_length)
+        w.opaque(3, self.compressed_certificate_message)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:

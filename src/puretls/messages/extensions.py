@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeVar
 
-from puretls._codec import Reader, Writer, illegal
+from puretls._codec import Reader, Writer, illegal, length_prefix
 from puretls.enums import CertificateStatusType, ExtensionType, HandshakeType, NameType
 from puretls.errors import DecodeError
 
@@ -80,9 +80,11 @@ class ServerName:
     def encode_body(self, w: Writer, ctx: HandshakeType | None = None) -> None:
         if self.host_name is None:
             return  # the server's acknowledgement is an empty body (RFC 6066 3)
-        with w.block(2):  # ServerName server_name_list<1..2^16-1>
-            w.u8(NameType.host_name)
-            w.opaque(2, self.host_name.encode("ascii"))
+        name = self.host_name.encode("ascii")
+        # ServerName server_name_list<1..2^16-1> holding the one host_name entry.
+        w += length_prefix(2, 3 + len(name))
+        w.append(NameType.host_name)
+        w.opaque(2, name)
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
@@ -218,9 +220,10 @@ class KeyShare:
         elif self.selected_group is not None:
             w.u16(self.selected_group)
         else:
-            with w.block(2):  # KeyShareEntry client_shares<0..2^16-1>
-                for entry in self.client_shares:
-                    entry.encode(w)
+            shares = Writer()
+            for entry in self.client_shares:
+                entry.encode(shares)
+            w.opaque(2, shares)  # KeyShareEntry client_shares<0..2^16-1>
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
@@ -754,11 +757,17 @@ def decode_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
 
 def encode_extensions(w: Writer, exts: Sequence[Extension], ctx: HandshakeType) -> None:
     """Write ``Extension extensions<0..2^16-1>`` for the message ``ctx``."""
-    with w.block(2):
-        for ext in exts:
-            w.u16(ext.ext_type)
-            with w.block(2):
-                ext.encode_body(w, ctx)
+    # Each length is written after its body, into the bytes left for it:
+    # the same as Writer.block, without a context manager per extension.
+    start = len(w)
+    w += b"\x00\x00"
+    for ext in exts:
+        at = len(w)
+        w += ext.ext_type.to_bytes(2, "big")
+        w += b"\x00\x00"
+        ext.encode_body(w, ctx)
+        w[at + 2 : at + 4] = length_prefix(2, len(w) - at - 4)
+    w[start : start + 2] = length_prefix(2, len(w) - start - 2)
 
 
 T = TypeVar("T")

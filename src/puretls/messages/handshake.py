@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-from puretls._codec import Reader, Writer, illegal
+from puretls._codec import Reader, Writer, framed, illegal, length_prefix
 from puretls.enums import ExtensionType, HandshakeType, KeyUpdateRequest
 from puretls.errors import DecodeError, UnexpectedMessage
 from puretls.messages.compressed_certificate import CompressedCertificate
@@ -70,15 +70,6 @@ _HT = HandshakeType
 HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 
 
-def _frame(msg_type: HandshakeType, encode_body: Callable[[Writer], None]) -> bytes:
-    """``struct { HandshakeType msg_type; uint24 length; body }`` (RFC 8446 4)."""
-    w = Writer()
-    w.u8(msg_type)
-    with w.block(3):
-        encode_body(w)
-    return w.getvalue()
-
-
 def _random(r: Reader) -> bytes:
     return r.raw(32)  # opaque Random[32]
 
@@ -110,15 +101,14 @@ class ClientHello:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
+        w = Writer()
         w.u16(self.legacy_version)
-        w.raw(self.random)
+        w += self.random
         w.opaque(1, self.legacy_session_id)
         w.list_u16(2, self.cipher_suites)
         w.opaque(1, self.legacy_compression_methods)
         _optional_encode(w, self.extensions, _HT.client_hello)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -182,15 +172,15 @@ def _skip_to_binders(exts: Reader) -> bytes:
 # ServerHello and HelloRetryRequest (RFC 8446 4.1.3, 4.1.4)
 
 
-def _encode_server_hello(
-    msg: ServerHello | HelloRetryRequest, w: Writer, ctx: HandshakeType
-) -> None:
+def _encode_server_hello(msg: ServerHello | HelloRetryRequest, ctx: HandshakeType) -> bytes:
+    w = Writer()
     w.u16(msg.legacy_version)
-    w.raw(msg.random)
+    w += msg.random
     w.opaque(1, msg.legacy_session_id_echo)
-    w.u16(msg.cipher_suite)
-    w.u8(msg.legacy_compression_method)
+    w += msg.cipher_suite.to_bytes(2, "big")
+    w.append(msg.legacy_compression_method)
     _optional_encode(w, msg.extensions, ctx)
+    return framed(msg.msg_type, w)
 
 
 def _decode_server_hello_fields(body: bytes, ctx: HandshakeType) -> dict[str, Any]:
@@ -219,7 +209,7 @@ class ServerHello:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: _encode_server_hello(self, w, _HT.server_hello))
+        return _encode_server_hello(self, _HT.server_hello)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -240,9 +230,7 @@ class HelloRetryRequest:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(
-            self.msg_type, lambda w: _encode_server_hello(self, w, _HT.hello_retry_request)
-        )
+        return _encode_server_hello(self, _HT.hello_retry_request)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -266,7 +254,9 @@ class EncryptedExtensions:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: encode_extensions(w, self.extensions, self.msg_type))
+        w = Writer()
+        encode_extensions(w, self.extensions, self.msg_type)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -303,13 +293,13 @@ class Certificate:
     certificate_list: tuple[CertificateEntry, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
+        entries = Writer()
+        for entry in self.certificate_list:
+            entry.encode(entries)
+        w = Writer()
         w.opaque(1, self.certificate_request_context)
-        with w.block(3):  # CertificateEntry certificate_list<0..2^24-1>
-            for entry in self.certificate_list:
-                entry.encode(w)
+        w.opaque(3, entries)  # CertificateEntry certificate_list<0..2^24-1>
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -330,11 +320,10 @@ class CertificateRequest:
     extensions: tuple[Extension, ...]
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
+        w = Writer()
         w.opaque(1, self.certificate_request_context)
         encode_extensions(w, self.extensions, self.msg_type)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -356,11 +345,9 @@ class CertificateVerify:
     signature: bytes
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
-        w.u16(self.algorithm)
-        w.opaque(2, self.signature)  # opaque signature<0..2^16-1>
+        signature = self.signature  # opaque signature<0..2^16-1>
+        body = self.algorithm.to_bytes(2, "big") + length_prefix(2, len(signature)) + signature
+        return framed(self.msg_type, body)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -378,7 +365,7 @@ class Finished:
     verify_data: bytes
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: w.raw(self.verify_data))
+        return framed(self.msg_type, self.verify_data)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -399,14 +386,12 @@ class NewSessionTicket:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
-        w.u32(self.ticket_lifetime)
-        w.u32(self.ticket_age_add)
+        w = Writer(self.ticket_lifetime.to_bytes(4, "big"))
+        w += self.ticket_age_add.to_bytes(4, "big")
         w.opaque(1, self.ticket_nonce)  # opaque ticket_nonce<0..255>
         w.opaque(2, self.ticket)  # opaque ticket<1..2^16-1>
         encode_extensions(w, self.extensions, self.msg_type)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -427,7 +412,7 @@ class EndOfEarlyData:
     msg_type: ClassVar[HandshakeType] = _HT.end_of_early_data
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: None)
+        return framed(self.msg_type, b"")
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -441,7 +426,7 @@ class KeyUpdate:
     request_update: int
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: w.u8(self.request_update))
+        return framed(self.msg_type, bytes((self.request_update,)))
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -465,7 +450,7 @@ class MessageHash:
     hash_value: bytes
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: w.raw(self.hash_value))
+        return framed(self.msg_type, self.hash_value)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:

@@ -14,11 +14,10 @@ strict, so what decodes re-encodes to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from puretls._codec import Reader, Writer
+from puretls._codec import Reader, Writer, framed
 from puretls.enums import CertificateStatusType, HandshakeType
 from puretls.errors import DecodeError, IllegalParameter
 
@@ -48,15 +47,6 @@ ECDSA_SIGN = 64
 CLIENT_CERTIFICATE_TYPES = bytes((RSA_SIGN, ECDSA_SIGN))
 
 
-def _frame(msg_type: HandshakeType, encode_body: Callable[[Writer], None]) -> bytes:
-    """``struct { HandshakeType msg_type; uint24 length; body }`` (RFC 5246 7.4)."""
-    w = Writer()
-    w.u8(msg_type)
-    with w.block(3):
-        encode_body(w)
-    return w.getvalue()
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HelloRequest:
     """RFC 5246 7.4.1.1: the server asks for a renegotiation (we never agree)."""
@@ -64,7 +54,7 @@ class HelloRequest:
     msg_type: ClassVar[HandshakeType] = _HT.hello_request
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: None)
+        return framed(self.msg_type, b"")
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -80,12 +70,12 @@ class Certificate12:
     certificate_list: tuple[bytes, ...] = ()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
-        with w.block(3):
-            for der in self.certificate_list:
-                w.opaque(3, der)  # opaque ASN.1Cert<1..2^24-1>
+        certs = Writer()
+        for der in self.certificate_list:
+            certs.opaque(3, der)  # opaque ASN.1Cert<1..2^24-1>
+        w = Writer()
+        w.opaque(3, certs)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -122,12 +112,10 @@ class ServerKeyExchange:
         return w.getvalue()
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
-        w.raw(self.params())
+        w = Writer(self.params())
         w.u16(self.algorithm)
         w.opaque(2, self.signature)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -153,7 +141,7 @@ class ServerHelloDone:
     msg_type: ClassVar[HandshakeType] = _HT.server_hello_done
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: None)
+        return framed(self.msg_type, b"")
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -199,7 +187,7 @@ class ClientKeyExchange:
         return encrypted
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, lambda w: w.raw(self.exchange_keys))
+        return framed(self.msg_type, self.exchange_keys)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -218,12 +206,11 @@ class CertificateRequest12:
     certificate_authorities: bytes = b""  # raw DistinguishedName list <0..2^16-1>
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
+        w = Writer()
         w.opaque(1, self.certificate_types)
         w.list_u16(2, self.supported_signature_algorithms)
         w.opaque(2, self.certificate_authorities)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -248,11 +235,10 @@ class NewSessionTicket12:
     ticket: bytes
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
+        w = Writer()
         w.u32(self.ticket_lifetime_hint)
         w.opaque(2, self.ticket)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
@@ -270,11 +256,10 @@ class CertificateStatus:
     ocsp_response: bytes  # opaque OCSPResponse<1..2^24-1>
 
     def encode(self) -> bytes:
-        return _frame(self.msg_type, self._encode_body)
-
-    def _encode_body(self, w: Writer) -> None:
+        w = Writer()
         w.u8(CertificateStatusType.ocsp)
         w.opaque(3, self.ocsp_response)
+        return framed(self.msg_type, w)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
