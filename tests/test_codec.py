@@ -90,3 +90,45 @@ def test_writer_refuses_a_body_longer_than_its_length_field() -> None:
         w.raw(bytes(256))
     with pytest.raises(ValueError, match="do not fit a 1-byte length"):
         Writer().opaque(1, bytes(256))
+
+
+def _typed(*items: tuple[int, bytes]) -> bytes:
+    body = b"".join(t.to_bytes(2, "big") + len(b).to_bytes(2, "big") + b for t, b in items)
+    return len(body).to_bytes(2, "big") + body
+
+
+def test_typed_bodies_narrow_the_reader_to_each_body_in_turn() -> None:
+    r = Reader(_typed((1, b"ab"), (0xFFFF, b""), (7, b"xyz")) + b"tail")
+    seen = []
+    for item_type in r.typed_bodies():
+        seen.append((item_type, r.rest()))
+    assert seen == [(1, b"ab"), (0xFFFF, b""), (7, b"xyz")]
+    assert r.rest() == b"tail"
+
+
+def test_typed_bodies_refuse_a_body_left_unread() -> None:
+    r = Reader(_typed((1, b"ab"), (2, b"")))
+    with pytest.raises(DecodeError, match="1 trailing bytes after extension 1 body"):
+        for _ in r.typed_bodies():
+            r.u8()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"\x00\x03\x00\x01\x00", "need 4 bytes, only 3 left"),
+        (b"\x00\x05\x00\x01\x00\x02\x00", "need 2 bytes, only 1 left"),
+        (b"\x00\x05\x00\x01", "need 5 bytes, only 2 left"),
+    ],
+)
+def test_typed_bodies_refuse_truncated_items(data: bytes, error: str) -> None:
+    with pytest.raises(DecodeError, match=error):
+        list(Reader(data).typed_bodies())
+
+
+@given(encoded=st.binary(max_size=40))
+def test_typed_bodies_on_arbitrary_input_raise_only_decode_error(encoded: bytes) -> None:
+    r = Reader(encoded)
+    with contextlib.suppress(DecodeError):
+        for _ in r.typed_bodies():
+            r.rest()

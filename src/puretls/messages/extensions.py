@@ -63,7 +63,8 @@ _ET = ExtensionType
 
 
 def _empty(r: Reader, what: str) -> None:
-    r.expect_end(f"{what} extension (must be empty)")
+    if not r.at_end():
+        r.expect_end(f"{what} extension (must be empty)")
 
 
 # ---------------------------------------------------------------------------
@@ -718,40 +719,37 @@ def _allowed_in(ext_type: int, ctx: HandshakeType) -> bool:
     return ctx == _SH and ext_type in _TLS12_SERVER_HELLO
 
 
+# The same rule as a table, so the decoder pays one set lookup per extension.
+_FORBIDDEN: dict[int, frozenset[int]] = {
+    ctx: frozenset(t for t in _ALLOWED if not _allowed_in(t, ctx)) for ctx in HandshakeType
+}
+
 _PRE_SHARED_KEY = int(_ET.pre_shared_key)
-
-
-def _decode_one(r: Reader, ext_type: int, ctx: HandshakeType) -> Extension:
-    body = r.block(2, what="extension body")
-    decoder = _DECODERS.get(ext_type)
-    if decoder is None:
-        return UnknownExtension(ext_type=ext_type, data=body.rest())
-    ext = decoder(body, ctx)
-    if not body.at_end():
-        # Named only when it fails: formatting it for every extension costs
-        # more than decoding most of them.
-        body.expect_end(f"extension {ext_type} body")
-    return ext
 
 
 def decode_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
     """Read ``Extension extensions<0..2^16-1>`` of the message ``ctx`` (RFC 8446 4.2)."""
     exts: list[Extension] = []
     seen: set[int] = set()
+    forbidden = _FORBIDDEN[ctx]
     in_client_hello = ctx == _CH
-    with r.block(2, what="extensions") as lst:
-        while not lst.at_end():
-            ext_type = lst.u16()
-            # RFC 8446 4.2: no two extensions of one type in a message.
-            if ext_type in seen:
-                raise illegal(f"duplicate extension {ext_type}")
-            if not in_client_hello and not _allowed_in(ext_type, ctx):
-                raise illegal(f"extension {ext_type} is not allowed in {ctx.name}")
-            # RFC 8446 4.2.11: pre_shared_key MUST be the last CH extension.
-            if in_client_hello and _PRE_SHARED_KEY in seen:
-                raise illegal("pre_shared_key is not the last ClientHello extension")
-            seen.add(ext_type)
-            exts.append(_decode_one(lst, ext_type, ctx))
+    # typed_bodies narrows r to each extension's body in turn and rejects
+    # a body its decoder did not consume exactly.
+    for ext_type in r.typed_bodies("extensions", "extension"):
+        # RFC 8446 4.2: no two extensions of one type in a message.
+        if ext_type in seen:
+            raise illegal(f"duplicate extension {ext_type}")
+        if ext_type in forbidden:
+            raise illegal(f"extension {ext_type} is not allowed in {ctx.name}")
+        # RFC 8446 4.2.11: pre_shared_key MUST be the last CH extension.
+        if in_client_hello and _PRE_SHARED_KEY in seen:
+            raise illegal("pre_shared_key is not the last ClientHello extension")
+        seen.add(ext_type)
+        decoder = _DECODERS.get(ext_type)
+        if decoder is None:
+            exts.append(UnknownExtension(ext_type=ext_type, data=r.rest()))
+        else:
+            exts.append(decoder(r, ctx))
     return tuple(exts)
 
 
