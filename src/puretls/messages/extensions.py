@@ -61,6 +61,14 @@ __all__ = [
 _HT = HandshakeType
 _ET = ExtensionType
 
+# Message types as plain module globals: decoders compare ``ctx`` with them
+# for every extension, and an enum member looked up through its class costs
+# several times a global's load.
+_CH, _SH, _HRR = _HT.client_hello, _HT.server_hello, _HT.hello_retry_request
+_EE, _CT, _CR = _HT.encrypted_extensions, _HT.certificate, _HT.certificate_request
+_NST = _HT.new_session_ticket
+_HOST_NAME = NameType.host_name
+
 
 def _empty(r: Reader, what: str) -> None:
     if not r.at_end():
@@ -84,12 +92,12 @@ class ServerName:
         name = self.host_name.encode("ascii")
         # ServerName server_name_list<1..2^16-1> holding the one host_name entry.
         w += length_prefix(2, 3 + len(name))
-        w.append(NameType.host_name)
+        w.append(_HOST_NAME)
         w.opaque(2, name)
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        if ctx != _HT.client_hello:
+        if ctx != _CH:
             _empty(r, "server_name")
             return cls()
         names: list[str] = []
@@ -105,7 +113,7 @@ class ServerName:
 
 def _decode_server_name_entry(r: Reader) -> str:
     name_type = r.u8()
-    if name_type != NameType.host_name:
+    if name_type != _HOST_NAME:
         # Other name types have no defined body, so they cannot be skipped.
         raise DecodeError(f"unknown server_name name_type {name_type}")
     raw = r.opaque(2, 1, what="HostName")
@@ -180,7 +188,7 @@ class SupportedVersions:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        if ctx == _HT.client_hello:
+        if ctx == _CH:
             return cls(versions=r.list_u16(1, 2, 254, what="versions"))
         return cls(selected=r.u16())
 
@@ -228,9 +236,9 @@ class KeyShare:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        if ctx == _HT.hello_retry_request:
+        if ctx == _HRR:
             return cls(selected_group=r.u16())
-        if ctx != _HT.client_hello:
+        if ctx != _CH:
             return cls(server_share=KeyShareEntry.decode(r))
         shares: list[KeyShareEntry] = []
         with r.block(2, what="client_shares") as lst:
@@ -265,7 +273,7 @@ class ALPN:
             while not lst.at_end():
                 names.append(lst.opaque(1, 1, what="ProtocolName"))
         # RFC 7301 3.1: the server's list MUST contain exactly one protocol.
-        if ctx != _HT.client_hello and len(names) != 1:
+        if ctx != _CH and len(names) != 1:
             raise DecodeError("server ALPN must name exactly one protocol")
         return cls(protocols=tuple(names))
 
@@ -441,7 +449,7 @@ class PreSharedKey:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        if ctx != _HT.client_hello:
+        if ctx != _CH:
             return cls(selected_identity=r.u16())
         identities: list[PskIdentity] = []
         with r.block(2, 7, what="identities") as lst:
@@ -470,7 +478,7 @@ class EarlyData:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        if ctx == _HT.new_session_ticket:
+        if ctx == _NST:
             return cls(max_early_data_size=r.u32())
         _empty(r, "early_data")
         return cls()
@@ -494,7 +502,7 @@ class StatusRequest:
         if self.ocsp_response is not None:
             w.u8(CertificateStatusType.ocsp)
             w.opaque(3, self.ocsp_response)  # opaque OCSPResponse<1..2^24-1>
-        elif ctx is None or ctx == _HT.client_hello:
+        elif ctx is None or ctx == _CH:
             w.u8(CertificateStatusType.ocsp)
             w.opaque(2, self.responder_id_list)
             w.opaque(2, self.request_extensions)
@@ -502,10 +510,10 @@ class StatusRequest:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        if ctx == _HT.certificate:
+        if ctx == _CT:
             _expect_ocsp(r)
             return cls(ocsp_response=r.opaque(3, 1, what="OCSPResponse"))
-        if ctx != _HT.client_hello:
+        if ctx != _CH:
             _empty(r, "status_request")
             return cls()
         _expect_ocsp(r)
@@ -657,9 +665,6 @@ _DECODERS: dict[int, _Decoder] = {
 # extensions appear in the two hellos only.  A code point missing from this
 # table counts as unknown and is allowed anywhere.
 
-_CH, _SH, _HRR = _HT.client_hello, _HT.server_hello, _HT.hello_retry_request
-_EE, _CT, _CR = _HT.encrypted_extensions, _HT.certificate, _HT.certificate_request
-_NST = _HT.new_session_ticket
 _TLS12_HELLOS = frozenset({_CH, _SH})
 
 _ALLOWED: dict[int, frozenset[HandshakeType]] = {

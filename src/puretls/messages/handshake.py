@@ -64,6 +64,10 @@ __all__ = [
 ]
 
 _HT = HandshakeType
+# Plain globals for the hot paths: an enum member looked up through its
+# class costs several times a global's load.
+_CH, _SH, _HRR = _HT.client_hello, _HT.server_hello, _HT.hello_retry_request
+_EE, _CT, _NST = _HT.encrypted_extensions, _HT.certificate, _HT.new_session_ticket
 
 # RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is
 # SHA-256("HelloRetryRequest").
@@ -107,7 +111,7 @@ class ClientHello:
         w.opaque(1, self.legacy_session_id)
         w.list_u16(2, self.cipher_suites)
         w.opaque(1, self.legacy_compression_methods)
-        _optional_encode(w, self.extensions, _HT.client_hello)
+        _optional_encode(w, self.extensions, _CH)
         return framed(self.msg_type, w)
 
     @classmethod
@@ -119,7 +123,7 @@ class ClientHello:
             legacy_session_id=r.opaque(1, 0, 32, what="legacy_session_id"),
             cipher_suites=r.list_u16(2, 2, 0xFFFE, what="cipher_suites"),
             legacy_compression_methods=r.opaque(1, 1, what="legacy_compression_methods"),
-            extensions=_optional_extensions(r, _HT.client_hello),
+            extensions=_optional_extensions(r, _CH),
         )
         r.expect_end("ClientHello")
         return msg
@@ -209,12 +213,12 @@ class ServerHello:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _encode_server_hello(self, _HT.server_hello)
+        return _encode_server_hello(self, _SH)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         """Decode as a ServerHello whatever the random; see :func:`decode_server_hello`."""
-        return cls(**_decode_server_hello_fields(body, _HT.server_hello))
+        return cls(**_decode_server_hello_fields(body, _SH))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,11 +234,11 @@ class HelloRetryRequest:
     extensions: tuple[Extension, ...] = ()
 
     def encode(self) -> bytes:
-        return _encode_server_hello(self, _HT.hello_retry_request)
+        return _encode_server_hello(self, _HRR)
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        return cls(**_decode_server_hello_fields(body, _HT.hello_retry_request))
+        return cls(**_decode_server_hello_fields(body, _HRR))
 
 
 def decode_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
@@ -261,7 +265,7 @@ class EncryptedExtensions:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
-        msg = cls(extensions=decode_extensions(r, _HT.encrypted_extensions))
+        msg = cls(extensions=decode_extensions(r, _EE))
         r.expect_end("EncryptedExtensions")
         return msg
 
@@ -278,12 +282,12 @@ class CertificateEntry:
 
     def encode(self, w: Writer) -> None:
         w.opaque(3, self.cert_data)
-        encode_extensions(w, self.extensions, _HT.certificate)
+        encode_extensions(w, self.extensions, _CT)
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
         cert_data = r.opaque(3, 1, what="cert_data")
-        return cls(cert_data=cert_data, extensions=decode_extensions(r, _HT.certificate))
+        return cls(cert_data=cert_data, extensions=decode_extensions(r, _CT))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -401,7 +405,7 @@ class NewSessionTicket:
             ticket_age_add=r.u32(),
             ticket_nonce=r.opaque(1, what="ticket_nonce"),
             ticket=r.opaque(2, 1, what="ticket"),
-            extensions=decode_extensions(r, _HT.new_session_ticket),
+            extensions=decode_extensions(r, _NST),
         )
         r.expect_end("NewSessionTicket")
         return msg
