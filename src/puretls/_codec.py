@@ -101,26 +101,25 @@ class Reader:
         and block of every message comes through here.
         """
         pos = self._pos
+        start = pos + size
         end = self._end
-        d = self._data
-        if pos + size > end:
+        if start > end:
             raise DecodeError(f"need {size} bytes, only {end - pos} left")
+        d = self._data
         if size == 2:
             n = (d[pos] << 8) | d[pos + 1]
         elif size == 1:
             n = d[pos]
         else:
-            n = int.from_bytes(d[pos : pos + size], "big")
-        pos += size
-        if n < minimum or n > (_MAX[size] if maximum is None else maximum):
-            self._pos = pos
-            hi = _MAX[size] if maximum is None else maximum
-            raise DecodeError(f"{what} length {n} outside {minimum}..{hi}")
-        if n > end - pos:
-            self._pos = pos
-            raise DecodeError(f"need {n} bytes, only {end - pos} left")
-        self._pos = pos + n
-        return pos
+            n = int.from_bytes(d[pos:start], "big")
+        stop = start + n
+        # A length read from ``size`` bytes cannot pass that size's own
+        # maximum, so only an explicit upper bound needs a test.
+        if n < minimum or stop > end or (maximum is not None and n > maximum):
+            self._pos = start
+            raise _vector_error(size, n, minimum, maximum, what, end - start)
+        self._pos = stop
+        return start
 
     def block(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "vector"
@@ -303,6 +302,16 @@ class _WriterBlock:
         if exc_type is None:
             w, start, size = self._writer, self._start, self._size
             w[start : start + size] = length_prefix(size, len(w) - start - size)
+
+
+def _vector_error(
+    size: int, n: int, minimum: int, maximum: int | None, what: str, left: int
+) -> DecodeError:
+    """The error for a vector length out of range (named first) or past the data."""
+    hi = _MAX[size] if maximum is None else maximum
+    if n < minimum or n > hi:
+        return DecodeError(f"{what} length {n} outside {minimum}..{hi}")
+    return DecodeError(f"need {n} bytes, only {left} left")
 
 
 def illegal(message: str) -> DecodeError:
