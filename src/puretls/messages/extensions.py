@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeVar, final
 
 from puretls._codec import Reader, Writer, illegal, length_prefix
 from puretls.enums import CertificateStatusType, ExtensionType, HandshakeType, NameType
@@ -79,6 +79,7 @@ def _empty(r: Reader, what: str) -> None:
 # server_name (RFC 6066 3)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerName:
     """``server_name``: one host_name in a ClientHello, empty in SH/EE."""
@@ -127,6 +128,7 @@ def _decode_server_name_entry(r: Reader) -> str:
 # Lists of 16-bit code points
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SupportedGroups:
     """``supported_groups`` (RFC 8446 4.2.7): NamedGroup named_group_list<2..2^16-1>."""
@@ -142,6 +144,7 @@ class SupportedGroups:
         return cls(groups=r.list_u16(2, 2, what="named_group_list"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignatureAlgorithms:
     """``signature_algorithms`` (RFC 8446 4.2.3): SignatureScheme list<2..2^16-2>."""
@@ -157,6 +160,7 @@ class SignatureAlgorithms:
         return cls(schemes=r.list_u16(2, 2, 0xFFFE, what="supported_signature_algorithms"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignatureAlgorithmsCert:
     """``signature_algorithms_cert`` (RFC 8446 4.2.3): same body as signature_algorithms."""
@@ -172,6 +176,7 @@ class SignatureAlgorithmsCert:
         return cls(schemes=r.list_u16(2, 2, 0xFFFE, what="supported_signature_algorithms"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SupportedVersions:
     """``supported_versions`` (RFC 8446 4.2.1): a list in CH, one ``selected`` in SH/HRR."""
@@ -214,6 +219,7 @@ class KeyShareEntry:
         return cls(group=group, key_exchange=r.opaque(2, 1, what="key_exchange"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyShare:
     """``key_share``: client_shares in CH, server_share in SH, selected_group in HRR."""
@@ -254,6 +260,7 @@ class KeyShare:
 # ALPN (RFC 7301 3.1)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ALPN:
     """``application_layer_protocol_negotiation``: ProtocolName protocol_name_list."""
@@ -282,6 +289,7 @@ class ALPN:
 # Small opaque and list bodies
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cookie:
     """``cookie`` (RFC 8446 4.2.2): opaque cookie<1..2^16-1>."""
@@ -297,6 +305,7 @@ class Cookie:
         return cls(cookie=r.opaque(2, 1, what="cookie"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PskKeyExchangeModes:
     """``psk_key_exchange_modes`` (RFC 8446 4.2.9): PskKeyExchangeMode ke_modes<1..255>."""
@@ -312,6 +321,7 @@ class PskKeyExchangeModes:
         return cls(modes=r.list_u8(1, 1, what="ke_modes"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordSizeLimit:
     """``record_size_limit`` (RFC 8449 4): uint16 RecordSizeLimit."""
@@ -331,6 +341,7 @@ class RecordSizeLimit:
         return cls(limit=limit)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Padding:
     """``padding`` (RFC 7685 3): ``length`` zero bytes."""
@@ -350,6 +361,7 @@ class Padding:
         return cls(length=len(data))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PostHandshakeAuth:
     """``post_handshake_auth`` (RFC 8446 4.2.6): empty body."""
@@ -365,6 +377,7 @@ class PostHandshakeAuth:
         return cls()
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateAuthorities:
     """``certificate_authorities`` (RFC 8446 4.2.4): DER DistinguishedNames."""
@@ -386,6 +399,7 @@ class CertificateAuthorities:
         return cls(authorities=tuple(names))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompressCertificate:
     """``compress_certificate`` (RFC 8879 3): CertificateCompressionAlgorithm list."""
@@ -422,6 +436,7 @@ class PskIdentity:
         return cls(identity=identity, obfuscated_ticket_age=r.u32())
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PreSharedKey:
     """``pre_shared_key``: OfferedPsks in a ClientHello, selected_identity in SH."""
@@ -465,6 +480,7 @@ class PreSharedKey:
         return cls(identities=tuple(identities), binders=tuple(binders))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EarlyData:
     """``early_data`` (RFC 8446 4.2.10): empty in CH/EE, a uint32 in NewSessionTicket."""
@@ -488,6 +504,7 @@ class EarlyData:
 # status_request (RFC 6066 8, RFC 8446 4.4.2.1)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusRequest:
     """``status_request``: an OCSPStatusRequest in CH, empty in CR (and a TLS 1.2
@@ -531,6 +548,7 @@ def _expect_ocsp(r: Reader) -> None:
 # TLS 1.2 extensions
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExtendedMasterSecret:
     """``extended_master_secret`` (RFC 7627 5.1): empty body."""
@@ -546,6 +564,7 @@ class ExtendedMasterSecret:
         return cls()
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RenegotiationInfo:
     """``renegotiation_info`` (RFC 5746 3.2): opaque renegotiated_connection<0..255>."""
@@ -561,6 +580,7 @@ class RenegotiationInfo:
         return cls(renegotiated_connection=r.opaque(1, what="renegotiated_connection"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EcPointFormats:
     """``ec_point_formats`` (RFC 8422 5.1.2): ECPointFormat ec_point_format_list<1..2^8-1>."""
@@ -576,6 +596,7 @@ class EcPointFormats:
         return cls(formats=r.list_u8(1, 1, what="ec_point_format_list"))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionTicket:
     """``session_ticket`` (RFC 5077 3.2): the whole body is the ticket (may be empty)."""
@@ -595,6 +616,7 @@ class SessionTicket:
 # Anything else
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownExtension:
     """An extension we do not model, kept as raw bytes (RFC 8446 4.1.2: ignore)."""
@@ -778,8 +800,11 @@ T = TypeVar("T")
 
 def find_extension(exts: Sequence[Extension], cls: type[T]) -> T | None:
     """The first extension of class ``cls`` in ``exts``, or None."""
+    # The extension classes are final, so an identity test on the type is
+    # the isinstance test; it skips isinstance's __instancecheck__ lookup,
+    # which costs more than the rest of the loop.
     for ext in exts:
-        if isinstance(ext, cls):
+        if type(ext) is cls:
             return ext
     return None
 
