@@ -15,7 +15,6 @@ close_notify; ``getpeercert()`` is ``{}`` for an unverified certificate.
 
 from __future__ import annotations
 
-import dataclasses
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -180,7 +179,7 @@ class SSLObject(ssl.SSLObject):
 
     def _pt_reconfigure(self, **changes: Any) -> None:
         """Rebuild the (not yet started) connection with changed settings."""
-        self._pt_conn = Connection(dataclasses.replace(self._pt_conn.config, **changes))
+        self._pt_conn = Connection(self._pt_conn.config.replace(**changes))
 
     @property
     def session_reused(self) -> bool:
