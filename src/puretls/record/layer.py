@@ -174,15 +174,14 @@ class RecordLayer:
             and isinstance(read, TLS13Protection)
         ):
             return self._read_application_data(read)
-        while True:
-            rec = self._deframer.next_record()
-            if rec is None:
-                return None
-            result = self._receive(rec)
+        deframer = self._deframer
+        while (raw := deframer.next_raw()) is not None:
+            result = self._receive(*raw)
             if result is not None:
                 if self.observer is not None:
-                    self._observe_received(rec, *result)
+                    self._observe_received(raw[0], raw[1], *result)
                 return result
+        return None
 
     def _read_application_data(self, protection: TLS13Protection) -> tuple[int, bytes] | None:
         """The bulk receive path: decrypt records in place and join their data."""
@@ -213,13 +212,7 @@ class RecordLayer:
             header, fragment = raw
             if header[0] != _APPLICATION_DATA:
                 # A clear alert or CCS (or a record that is an error here).
-                rec = Record(
-                    content_type=header[0],
-                    legacy_version=(header[1] << 8) | header[2],
-                    fragment=bytes(fragment),
-                    header=header,
-                )
-                return self._receive(rec)
+                return self._receive(header, fragment)
             inner = protection.open_inner(header, fragment)
             self.records_read += 1
             if inner and inner[-1] == _APPLICATION_DATA:
@@ -234,17 +227,43 @@ class RecordLayer:
             parts.append(content + _APPLICATION_DATA_TYPE)
         return None
 
-    def _observe_received(self, rec: Record, content_type: int, content: bytes) -> None:
+    def _observe_received(
+        self, header: bytes, fragment: bytes | memoryview, content_type: int, content: bytes
+    ) -> None:
         assert self.observer is not None
         read = self._read
         # A clear alert or CCS may arrive under TLS 1.3 keys (see _receive).
         protected = read.protected and not (
-            read.hides_content_type and rec.content_type != _APPLICATION_DATA
+            read.hides_content_type and header[0] != _APPLICATION_DATA
         )
         seq = read.seq - 1 if protected else None
-        self.observer("received", content_type, content, rec.header + rec.fragment, seq)
+        self.observer("received", content_type, content, header + fragment, seq)
 
-    def _receive(self, rec: Record) -> tuple[int, bytes] | None:
+    def _receive(self, header: bytes, fragment: bytes | memoryview) -> tuple[int, bytes] | None:
+        """The (type, content) of one record from the deframer, or None if skipped."""
+        protection = self._read
+        if (
+            header[0] == _APPLICATION_DATA
+            and isinstance(protection, TLS13Protection)
+            and self._skip_budget is None
+        ):
+            # Every TLS 1.3 record after ServerHello: decrypted where it lies,
+            # without a Record in between.
+            inner = protection.open_inner(header, fragment)
+            self.records_read += 1
+            content_type, content = split_inner_plaintext(inner)
+            check_fragment(content_type, len(content))
+            return content_type, content
+        return self._receive_record(
+            Record(
+                content_type=header[0],
+                legacy_version=(header[1] << 8) | header[2],
+                fragment=fragment if isinstance(fragment, bytes) else fragment.tobytes(),
+                header=header,
+            )
+        )
+
+    def _receive_record(self, rec: Record) -> tuple[int, bytes] | None:
         protection = self._read
         if not protection.protected:
             return self._receive_plaintext(rec)
