@@ -60,9 +60,9 @@ class RecordProtection(ABC):
     # True for TLS 1.3, where the real content type is inside the encryption
     # and change_cipher_spec still travels unprotected (RFC 8446 5, D.4).
     hides_content_type: ClassVar[bool] = False
-
-    def __init__(self) -> None:
-        self.seq = 0
+    # Records sealed or opened so far; the first ``+= 1`` makes it the
+    # instance's own, so a new protection needs no __init__ call for it.
+    seq: int = 0
 
     @abstractmethod
     def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
@@ -91,7 +91,6 @@ class NullProtection(RecordProtection):
     protected = False
 
     def __init__(self, legacy_version: int = _TLS12) -> None:
-        super().__init__()
         # RFC 8446 5.1: 0x0303 everywhere, except that a client MAY use 0x0301
         # for its first ClientHello for compatibility with old middleboxes.
         self.legacy_version = legacy_version
@@ -110,7 +109,6 @@ class _AEADProtection(RecordProtection):
     """Key checks and the AEAD object shared by the TLS 1.3 and 1.2 variants."""
 
     def __init__(self, suite: CipherSuiteInfo, key: bytes, iv: bytes) -> None:
-        super().__init__()
         if len(key) != suite.key_length:
             raise ValueError(f"{suite.name} needs a {suite.key_length}-byte key, got {len(key)}")
         if len(iv) != suite.iv_length:
