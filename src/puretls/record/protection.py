@@ -34,8 +34,9 @@ MAX_INNER_PLAINTEXT_LENGTH = MAX_PLAINTEXT_LENGTH + 1
 
 _TLS12 = int(ProtocolVersion.TLSv1_2)
 _APPLICATION_DATA = int(ContentType.application_data)
-# RFC 8446 5.2: the TLS 1.3 record header, "opaque_type: ... always set to
-# the value 23", legacy_record_version 0x0303, length; one call per record.
+# A record header: type, legacy_record_version, length (RFC 8446 5.1, 5.2:
+# a TLS 1.3 record's "opaque_type ... always set to the value 23" and
+# version 0x0303); one call per record.
 _pack_header = struct.Struct(">BHH").pack
 # The content type byte that ends a TLSInnerPlaintext, one object per value.
 _TYPE_BYTES = tuple(bytes((value,)) for value in range(256))
@@ -96,9 +97,11 @@ class NullProtection(RecordProtection):
         self.legacy_version = legacy_version
 
     def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
-        self._check_plaintext_size(len(data))
+        length = len(data)
+        if length > MAX_PLAINTEXT_LENGTH:
+            self._check_plaintext_size(length)
         self.seq += 1
-        return _header(content_type, self.legacy_version, len(data)) + data
+        return _pack_header(content_type, self.legacy_version, length) + data
 
     def open(self, rec: Record) -> tuple[int, bytes]:
         self.seq += 1
@@ -217,17 +220,18 @@ class TLS13Protection(_AEADProtection):
 
 def split_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
     """The (content type, content) of a TLSInnerPlaintext, type checked."""
-    content_type, content = _split_inner_plaintext(inner)
+    if inner and inner[-1]:
+        # The common case: no padding, so no scan and one copy.
+        content_type, content = inner[-1], inner[:-1]
+    else:
+        content_type, content = _strip_padding(inner)
     if content_type not in _TLS13_INNER_TYPES:
         raise UnexpectedMessage(f"protected record with inner content type {content_type}")
     return content_type, content
 
 
-def _split_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
+def _strip_padding(inner: bytes) -> tuple[int, bytes]:
     """Strip the zero padding, then the content type (RFC 8446 5.4)."""
-    if inner and inner[-1]:
-        # The common case: no padding, so no scan and one copy.
-        return inner[-1], inner[:-1]
     end = len(inner.rstrip(b"\x00"))
     if end == 0:
         # RFC 8446 5.4: no non-zero octet in the cleartext.

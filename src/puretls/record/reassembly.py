@@ -79,7 +79,12 @@ class HandshakeReassembler:
         size = len(buf)
         if size - pos < HANDSHAKE_HEADER_LENGTH:
             return None
-        end = pos + HANDSHAKE_HEADER_LENGTH + self._body_length(pos)
+        # The uint24 length, read here rather than by _body_length: this runs
+        # once per message.
+        length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+        if length > self.max_message_size:
+            raise self._too_long(buf[pos], length)
+        end = pos + HANDSHAKE_HEADER_LENGTH + length
         if size < end:
             return None
         # A fragment that is one whole message comes back as it is: slicing
@@ -100,10 +105,13 @@ class HandshakeReassembler:
         buf = self._buf
         length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
         if length > self.max_message_size:
-            # No alert is prescribed for this; like OpenSSL's "excessive
-            # message size" we answer illegal_parameter.
-            raise IllegalParameter(
-                f"handshake message type {buf[pos]} declares {length} bytes, "
-                f"more than the limit of {self.max_message_size}"
-            )
+            raise self._too_long(buf[pos], length)
         return length
+
+    def _too_long(self, msg_type: int, length: int) -> IllegalParameter:
+        # No alert is prescribed for this; like OpenSSL's "excessive message
+        # size" we answer illegal_parameter.
+        return IllegalParameter(
+            f"handshake message type {msg_type} declares {length} bytes, "
+            f"more than the limit of {self.max_message_size}"
+        )
