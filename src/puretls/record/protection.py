@@ -104,8 +104,12 @@ class NullProtection(RecordProtection):
         return _pack_header(content_type, self.legacy_version, length) + data
 
     def open(self, rec: Record) -> tuple[int, bytes]:
+        return self.open_fragment(rec.content_type, rec.fragment)
+
+    def open_fragment(self, content_type: int, fragment: bytes) -> tuple[int, bytes]:
+        """:meth:`open` for a record known by its type and fragment alone."""
         self.seq += 1
-        return rec.content_type, rec.fragment
+        return content_type, fragment
 
 
 class _AEADProtection(RecordProtection):
