@@ -293,10 +293,14 @@ def server_select(
     io: HandshakeIO,
     hello: ClientHello,
     raw: bytes,
-    suites: list[CipherSuiteInfo],
+    suites: list[CipherSuiteInfo] | None,
     transcript: Transcript | None,
 ) -> AcceptedPsk | None:
-    """Choose a PSK (and a suite of its hash) from the ClientHello, or None."""
+    """Choose a PSK (and a suite of its hash) from the ClientHello, or None.
+
+    ``suites`` are those the PSK may use; None means every TLS 1.3 suite we
+    share with the client (worked out only when a PSK is offered).
+    """
     offered = find_extension(hello.extensions, PreSharedKey)
     if offered is None:
         return None
@@ -304,6 +308,8 @@ def server_select(
     mode = _choose_mode(config, hello)
     if mode is None:
         return None
+    if suites is None:
+        suites = mutual_suites(config, hello)
     now = config.time()
     external = {p.wire_identity(): p for p in config.external_psks}
     for index, identity in enumerate(offered.identities):

@@ -62,6 +62,11 @@ from puretls.transcript import Transcript
 
 TLS13 = ProtocolVersion.TLSv1_3
 
+# Extensions with the same value in every handshake: frozen, so made once.
+_SELECTED_TLS13 = SupportedVersions(selected=TLS13)  # RFC 8446 4.2.1
+_SNI_ACKNOWLEDGED = ServerName()  # RFC 6066 3: empty in EncryptedExtensions
+_EARLY_DATA_ACCEPTED = EarlyData()  # RFC 8446 4.2.10: empty in EncryptedExtensions
+
 
 @dataclass(slots=True, kw_only=True)
 class _Retry:
@@ -185,8 +190,7 @@ class ExpectClientHello:
 
     def _choose(self, io: HandshakeIO, hello: ClientHello, raw: bytes) -> _Choice:
         if self.retry is None:
-            suites = psk13.mutual_suites(io.config, hello)
-            psk = psk13.server_select(io, hello, raw, suites, None)
+            psk = psk13.server_select(io, hello, raw, None, None)
             suite = psk.suite if psk is not None else _choose_suite(io.config, hello)
             if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
                 return _Choice(suite=suite, group=0, client_share=None, psk=psk)
@@ -228,7 +232,7 @@ class ExpectClientHello:
             cipher_suite=choice.suite.suite,
             extensions=(
                 KeyShare(selected_group=choice.group),
-                SupportedVersions(selected=TLS13),
+                _SELECTED_TLS13,
                 Cookie(cookie=cookie),
             ),
         )
@@ -280,7 +284,7 @@ class ExpectClientHello:
             shared_secret = kx.exchange(choice.client_share.key_exchange)
             entry = KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
             sh_extensions.append(KeyShare(server_share=entry))
-        sh_extensions.append(SupportedVersions(selected=TLS13))
+        sh_extensions.append(_SELECTED_TLS13)
         suite = choice.suite
         server_hello = ServerHello(
             random=config.rng(32),
@@ -316,11 +320,11 @@ class ExpectClientHello:
 
         extensions: list[Extension] = []
         if sni_acknowledged:
-            extensions.append(ServerName())
+            extensions.append(_SNI_ACKNOWLEDGED)
         if alpn is not None:
             extensions.append(ALPN(protocols=(alpn,)))
         if accept_early:
-            extensions.append(EarlyData())
+            extensions.append(_EARLY_DATA_ACCEPTED)
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
         request_certificate = chosen is not None and auth13.request_in_handshake(config, hello)
         if chosen is not None:  # RFC 8446 2.2: a PSK handshake sends no certificate
