@@ -508,3 +508,15 @@ def test_a_large_write_still_updates_keys_at_the_configured_record_count() -> No
     got = events(server)
     assert sum(isinstance(e, KeyUpdated) for e in got) == 2
     assert b"".join(e.data for e in got if isinstance(e, ApplicationData)) == data
+
+
+def test_take_events_hands_over_what_next_event_would_in_order() -> None:
+    client, server = connect(client_config(), server_config())
+    taken = server.take_events()
+    assert isinstance(taken[0], HandshakeComplete)
+    assert server.take_events() == [] and server.next_event() is None
+    client.send_data(b"one")
+    client.close()
+    server.receive_data(client.data_to_send())
+    assert server.take_events() == [ApplicationData(data=b"one"), CloseNotify()]
+    assert server.next_event() is None

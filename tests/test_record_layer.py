@@ -304,6 +304,30 @@ def test_clear_alert_after_a_protected_record_is_unexpected() -> None:
         receiver.read()
 
 
+def test_empty_clear_change_cipher_spec_under_tls13_keys_is_unexpected_message() -> None:
+    _, receiver = _pair()
+    receiver.feed(_plain(CCS, b""))
+    with pytest.raises(UnexpectedMessage):
+        receiver.read()
+
+
+def test_empty_clear_alert_under_tls13_keys_is_decode_error() -> None:
+    _, receiver = _pair()
+    receiver.feed(_plain(ALERT, b""))
+    with pytest.raises(DecodeError):
+        receiver.read()
+
+
+def test_clear_records_under_tls13_keys_do_not_alias_the_fed_buffer() -> None:
+    _, receiver = _pair()
+    buffer = bytearray(_plain(CCS, b"\x01") + _plain(ALERT, b"\x02\x28"))
+    receiver.feed(buffer)
+    items = _drain(receiver)
+    buffer[:] = bytes(len(buffer))  # the caller reuses its buffer
+    assert items == [(CCS, b"\x01"), (ALERT, b"\x02\x28")]
+    assert all(type(content) is bytes for _, content in items)
+
+
 def test_protected_zero_length_handshake_is_unexpected_message() -> None:
     _, receiver = _pair()
     receiver.feed(TLS13Protection(AES128, KEY, IV).seal(HS, b""))

@@ -146,3 +146,31 @@ def test_any_split_of_messages_round_trips(
         out += _drain(r)
     assert out == [(t, _msg(t, b)) for t, b in messages]
     assert not r.has_partial
+
+
+def test_a_fragment_that_is_one_whole_message_comes_back_uncopied() -> None:
+    r = HandshakeReassembler()
+    fragment = MESSAGES[1]
+    r.feed(fragment)
+    item = r.next_message()
+    assert item is not None and item[1] is fragment
+    assert r.buffered == 0
+
+
+def test_a_fed_bytearray_may_be_reused_by_the_caller() -> None:
+    r = HandshakeReassembler()
+    buffer = bytearray(MESSAGES[0] + MESSAGES[2][:3])
+    r.feed(buffer)
+    buffer[:] = bytes(len(buffer))  # the caller reuses its buffer
+    r.feed(MESSAGES[2][3:])
+    assert _drain(r) == [(8, MESSAGES[0]), (15, MESSAGES[2])]
+
+
+def test_a_message_cut_after_whole_ones_is_completed_by_the_next_fragment() -> None:
+    r = HandshakeReassembler()
+    r.feed(MESSAGES[0] + MESSAGES[1][:100])
+    assert r.next_message() == (8, MESSAGES[0])
+    assert r.next_message() is None
+    r.feed(MESSAGES[1][100:] + MESSAGES[3])
+    assert _drain(r) == [(11, MESSAGES[1]), (20, MESSAGES[3])]
+    assert r.buffered == 0 and not r.has_partial

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import puretls
+from puretls.config import TLSConfig
 from puretls.enums import CipherSuite, NamedGroup, SignatureScheme
+from puretls.session import InMemoryReplayCache, TicketKeys
+from puretls.sslcompat.constants import OP_ENABLE_MIDDLEBOX_COMPAT
 from puretls.testing import CertificateAuthority
+from puretls.trace import TraceLog
 
 
 @pytest.fixture(scope="module")
@@ -303,3 +309,273 @@ def test_session_stats_are_zero_and_misc_properties() -> None:
 def test_unsupported_protocol_is_rejected() -> None:
     with pytest.raises(ValueError):
         puretls.SSLContext(99)
+
+
+# -- shared configs: built once, rebuilt after any change ----------------------
+
+
+def _client_config(ctx: puretls.SSLContext) -> TLSConfig:
+    return ctx._make_config(server_side=False, server_hostname="example.com")
+
+
+def _server_config(ctx: puretls.SSLContext) -> TLSConfig:
+    return ctx._make_config(server_side=True, server_hostname=None)
+
+
+def test_connections_with_the_same_settings_share_one_config() -> None:
+    ctx = puretls.SSLContext(puretls.PROTOCOL_TLS_CLIENT)
+    bios = [puretls.MemoryBIO() for _ in range(4)]
+    first = ctx.wrap_bio(bios[0], bios[1], server_hostname="example.com")
+    second = ctx.wrap_bio(bios[2], bios[3], server_hostname="example.com")
+    assert first.connection.config is second.connection.config
+    other = ctx.wrap_bio(bios[2], bios[3], server_hostname="other.example")
+    assert other.connection.config is not first.connection.config
+    assert other.connection.config.server_name == "other.example"
+
+
+def test_per_connection_values_go_on_a_copy_of_the_shared_config() -> None:
+    ctx = puretls.SSLContext(puretls.PROTOCOL_TLS_SERVER)
+    shared = _server_config(ctx)
+
+    def sni(server_name: str | None) -> TLSConfig | None:
+        return None
+
+    config = ctx._make_config(server_side=True, server_hostname=None, sni_callback=sni)
+    assert config.sni_callback is sni and shared.sni_callback is None
+    assert config.certificates == shared.certificates
+    assert _server_config(ctx) is shared
+
+
+def test_the_tracer_factory_is_asked_once_per_connection() -> None:
+    ctx = puretls.SSLContext(puretls.PROTOCOL_TLS_CLIENT)
+    made: list[bool] = []
+
+    def factory(server_side: bool) -> TraceLog:
+        made.append(server_side)
+        return TraceLog()
+
+    ctx.puretls_tracer_factory = factory
+    first, second = _client_config(ctx), _client_config(ctx)
+    assert made == [False, False]
+    assert first.tracer is not None and first.tracer is not second.tracer
+
+
+def test_shared_configs_are_bounded_for_a_client_of_many_hosts() -> None:
+    ctx = puretls.SSLContext(puretls.PROTOCOL_TLS_CLIENT)
+    for i in range(200):
+        ctx._make_config(server_side=False, server_hostname=f"host{i}.example")
+    assert len(ctx._pt_configs) <= 64
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A setting changed on a context, and how the connection's config shows it."""
+
+    server: bool
+    apply: Callable[[puretls.SSLContext, Path, CertificateAuthority], object]
+    shows: Callable[[TLSConfig], bool]
+
+
+def _load_chain(ctx: puretls.SSLContext, tmp_path: Path, ca: CertificateAuthority) -> None:
+    ctx.load_cert_chain(*ca.issue(["localhost"]).write(tmp_path, "leaf"))
+
+
+def _trust_for_ca_names(
+    ctx: puretls.SSLContext, tmp_path: Path, ca: CertificateAuthority, how: str
+) -> None:
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.send_ca_names = True
+    _server_config(ctx)  # built before the anchors arrive
+    if how == "cafile":
+        (tmp_path / "ca.pem").write_bytes(ca.cert_pem())
+        ctx.load_verify_locations(cafile=tmp_path / "ca.pem")
+    else:
+        ctx.load_verify_locations(cadata=ca.cert_pem().decode())
+
+
+def _staple(ctx: puretls.SSLContext, tmp_path: Path, ca: CertificateAuthority) -> None:
+    ctx.set_ocsp_response(ca.ocsp_response(ca.issue(["localhost"])))
+
+
+def _no_tickets(ctx: puretls.SSLContext, *_: object) -> None:
+    ctx.num_tickets = 0
+
+
+# Every setting that reaches TLSConfig: a setter that left a shared config
+# stale fails here.
+_CHANGES = {
+    "verify_mode": _Change(
+        server=True,
+        apply=lambda ctx, *_: setattr(ctx, "verify_mode", ssl.CERT_OPTIONAL),
+        shows=lambda c: c.request_client_certificate and c.verifier is not None,
+    ),
+    "check_hostname": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "check_hostname", False),
+        shows=lambda c: c.verifier is not None and not c.verifier.check_hostname,
+    ),
+    "minimum_version": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "minimum_version", ssl.TLSVersion.TLSv1_3),
+        shows=lambda c: c.min_version == 0x0304,
+    ),
+    "maximum_version": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "maximum_version", ssl.TLSVersion.TLSv1_2),
+        shows=lambda c: c.max_version == 0x0303,
+    ),
+    "options": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "options", ctx.options & ~OP_ENABLE_MIDDLEBOX_COMPAT),
+        shows=lambda c: not c.middlebox_compat,
+    ),
+    "options_no_tls12": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "options", ctx.options | puretls.OP_NO_TLSv1_2),
+        shows=lambda c: c.min_version == 0x0304,
+    ),
+    "post_handshake_auth": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "post_handshake_auth", True),
+        shows=lambda c: c.post_handshake_auth,
+    ),
+    "num_tickets": _Change(server=True, apply=_no_tickets, shows=lambda c: c.session_tickets == 0),
+    "load_cert_chain": _Change(
+        server=True, apply=_load_chain, shows=lambda c: len(c.certificates) == 1
+    ),
+    "load_verify_locations_cafile": _Change(
+        server=True,
+        apply=lambda ctx, tmp, ca: _trust_for_ca_names(ctx, tmp, ca, "cafile"),
+        shows=lambda c: len(c.certificate_authorities) == 1,
+    ),
+    "load_verify_locations_cadata": _Change(
+        server=True,
+        apply=lambda ctx, tmp, ca: _trust_for_ca_names(ctx, tmp, ca, "cadata"),
+        shows=lambda c: len(c.certificate_authorities) == 1,
+    ),
+    "set_alpn_protocols": _Change(
+        server=False,
+        apply=lambda ctx, *_: ctx.set_alpn_protocols(["h2"]),
+        shows=lambda c: c.alpn_protocols == (b"h2",),
+    ),
+    "set_ciphers": _Change(
+        server=False,
+        apply=lambda ctx, *_: ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384"),
+        shows=lambda c: CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 not in c.cipher_suites,
+    ),
+    "set_ciphersuites": _Change(
+        server=False,
+        apply=lambda ctx, *_: ctx.set_ciphersuites("TLS_CHACHA20_POLY1305_SHA256"),
+        shows=lambda c: c.cipher_suites[0] == CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    ),
+    "set_groups": _Change(
+        server=False,
+        apply=lambda ctx, *_: ctx.set_groups("secp384r1"),
+        shows=lambda c: c.groups == (NamedGroup.secp384r1,),
+    ),
+    "set_ecdh_curve": _Change(
+        server=False,
+        apply=lambda ctx, *_: ctx.set_ecdh_curve("prime256v1"),
+        shows=lambda c: c.groups == (NamedGroup.secp256r1,),
+    ),
+    "set_signature_algorithms": _Change(
+        server=False,
+        apply=lambda ctx, *_: ctx.set_signature_algorithms("ed25519"),
+        shows=lambda c: c.signature_schemes == (SignatureScheme.ed25519,),
+    ),
+    "keylog_filename": _Change(
+        server=False,
+        apply=lambda ctx, tmp, _: setattr(ctx, "keylog_filename", str(tmp / "keys.log")),
+        shows=lambda c: c.keylog is not None,
+    ),
+    "ticket_keys": _Change(
+        server=True,
+        apply=lambda ctx, *_: setattr(ctx, "ticket_keys", _SHARED_TICKET_KEYS),
+        shows=lambda c: c.ticket_keys is _SHARED_TICKET_KEYS,
+    ),
+    "replay_cache": _Change(
+        server=True,
+        apply=lambda ctx, *_: setattr(ctx, "replay_cache", _SHARED_REPLAY_CACHE),
+        shows=lambda c: c.replay_cache is _SHARED_REPLAY_CACHE,
+    ),
+    "max_early_data_size": _Change(
+        server=True,
+        apply=lambda ctx, *_: setattr(ctx, "max_early_data_size", 1024),
+        shows=lambda c: c.max_early_data_size == 1024,
+    ),
+    "ocsp_stapling": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "ocsp_stapling", True),
+        shows=lambda c: c.ocsp_stapling,
+    ),
+    "ocsp_must_staple": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "ocsp_must_staple", True),
+        shows=lambda c: c.ocsp_must_staple,
+    ),
+    "set_ocsp_response": _Change(
+        server=True, apply=_staple, shows=lambda c: c.ocsp_responses is not None
+    ),
+    "ocsp_response_callback": _Change(
+        server=True,
+        apply=lambda ctx, *_: setattr(ctx, "ocsp_response_callback", lambda der: None),
+        shows=lambda c: c.ocsp_responses is not None,
+    ),
+    "strict_server_name": _Change(
+        server=True,
+        apply=lambda ctx, *_: setattr(ctx, "strict_server_name", True),
+        shows=lambda c: c.strict_server_name,
+    ),
+    "send_ca_names": _Change(
+        server=True,
+        apply=lambda ctx, _, ca: (
+            ctx.load_verify_locations(cadata=ca.cert_pem().decode()),
+            _server_config(ctx),
+            setattr(ctx, "verify_mode", ssl.CERT_OPTIONAL),
+            _server_config(ctx),
+            setattr(ctx, "send_ca_names", True),
+        ),
+        shows=lambda c: len(c.certificate_authorities) == 1,
+    ),
+    "certificate_compression": _Change(
+        server=False,
+        apply=lambda ctx, *_: setattr(ctx, "certificate_compression", ("zlib",)),
+        shows=lambda c: len(c.certificate_compression) == 1,
+    ),
+}
+_SHARED_TICKET_KEYS = TicketKeys()
+_SHARED_REPLAY_CACHE = InMemoryReplayCache()
+
+
+@pytest.mark.parametrize("name", sorted(_CHANGES))
+def test_every_setting_change_reaches_the_next_connections_config(
+    name: str, tmp_path: Path, ca: CertificateAuthority
+) -> None:
+    change = _CHANGES[name]
+    ctx = puretls.SSLContext(
+        puretls.PROTOCOL_TLS_SERVER if change.server else puretls.PROTOCOL_TLS_CLIENT
+    )
+    config = _server_config if change.server else _client_config
+    before = config(ctx)
+    assert not change.shows(before)
+    change.apply(ctx, tmp_path, ca)
+    after = config(ctx)
+    assert change.shows(after), name
+    assert config(ctx) is after  # and it is shared again from then on
+
+
+def test_set_default_verify_paths_makes_configs_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = puretls.SSLContext(puretls.PROTOCOL_TLS_CLIENT)
+    before = _client_config(ctx)
+    monkeypatch.setattr(ctx._pt_trust, "load_default", lambda: 0)
+    ctx.load_default_certs()
+    assert _client_config(ctx) is not before
+
+
+def test_a_failed_trust_load_still_makes_configs_stale(tmp_path: Path) -> None:
+    ctx = puretls.SSLContext(puretls.PROTOCOL_TLS_CLIENT)
+    before = _client_config(ctx)
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(ssl.SSLError):
+        ctx.load_verify_locations(cafile=tmp_path / "bad.pem")
+    assert _client_config(ctx) is not before

@@ -8,10 +8,11 @@ and tests can replay RFC 8448 byte for byte.
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -215,3 +216,19 @@ class TLSConfig:
     key_update_bytes: int | None = None
     # Peer KeyUpdates accepted in a row with no application data between.
     max_peer_key_updates: int = 32
+
+    def replace(self, **changes: object) -> TLSConfig:
+        """A copy with ``changes`` applied: ``dataclasses.replace``, made cheap.
+
+        ``dataclasses.replace`` walks the field list in Python; here every
+        field is read in one call, which matters for a wrapper that derives
+        each connection's config (a session, a callback) from a shared one.
+        """
+        values = dict(zip(_FIELD_NAMES, _read_fields(self), strict=True))
+        values.update(changes)
+        return TLSConfig(**values)
+
+
+# Every TLSConfig field is an __init__ argument (no init=False, no InitVar).
+_FIELD_NAMES = tuple(f.name for f in fields(TLSConfig))
+_read_fields = operator.attrgetter(*_FIELD_NAMES)

@@ -129,8 +129,16 @@ class Connection:
     def next_event(self) -> Event | None:
         return self._events.pop(0) if self._events else None
 
+    def take_events(self) -> list[Event]:
+        """Every pending event, oldest first: :meth:`next_event` until None, in one call."""
+        events = self._events
+        if events:
+            self._events = []
+        return events
+
     def data_to_send(self) -> bytes:
-        self._flush_flight()
+        if self._flight:
+            self._flush_flight()
         outgoing = self._outgoing
         if not outgoing:
             return b""
@@ -377,7 +385,8 @@ class Connection:
             self._fail(error, send_alert=True)
             raise error from exc
         finally:
-            self._flush_flight()
+            if self._flight:
+                self._flush_flight()
 
     def _traced(self, work: object) -> None:
         """Run ``work`` with the key schedule reporting to the tracer."""

@@ -39,14 +39,6 @@ def keep_recent(items: list[T], limit: int) -> None:
         del items[:excess]
 
 
-def _count_extensions(message: HandshakeMessage) -> int:
-    extensions = getattr(message, "extensions", ())
-    total = len(extensions)
-    if isinstance(message, Certificate):
-        total += sum(len(entry.extensions) for entry in message.certificate_list)
-    return total
-
-
 @dataclass(slots=True)
 class LimitGuard:
     """Counts what a peer has made us hold or do, against ``config``'s limits."""
@@ -76,7 +68,9 @@ class LimitGuard:
     def check_message(self, message: HandshakeMessage) -> None:
         """The per-message limits, checked before the handshake state runs."""
         config = self.config
-        count = _count_extensions(message)
+        count = len(getattr(message, "extensions", ()))
+        if isinstance(message, Certificate):
+            count += sum(len(entry.extensions) for entry in message.certificate_list)
         if count > config.max_extensions:
             raise DecodeError(
                 f"{type(message).__name__} carries {count} extensions, more than the "

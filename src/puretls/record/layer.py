@@ -19,7 +19,6 @@ from puretls.record.deframer import (
     Record,
     RecordDeframer,
     check_fragment,
-    check_plaintext_record,
 )
 from puretls.record.fragment import fragment
 from puretls.record.protection import (
@@ -45,6 +44,10 @@ RecordObserver = Callable[[str, int, bytes, bytes, "int | None"], None]
 """``observer(direction, content_type, content, record, seq)`` for puretls.trace:
 the real content type and content, the whole record as on the wire, and the
 sequence number of a protected record (None for a plaintext one)."""
+
+
+def _as_bytes(fragment: bytes | memoryview) -> bytes:
+    return fragment if isinstance(fragment, bytes) else fragment.tobytes()
 
 
 class RecordLayer:
@@ -125,9 +128,9 @@ class RecordLayer:
     def stop_skipping_early_data(self) -> None:
         self._skip_budget = None
 
-    def _charge_skipped(self, rec: Record) -> None:
+    def _charge_skipped(self, fragment_length: int) -> None:
         assert self._skip_budget is not None
-        cost = max(0, len(rec.fragment) - _MIN_PROTECTED_OVERHEAD)
+        cost = max(0, fragment_length - _MIN_PROTECTED_OVERHEAD)
         self.early_data_skipped += cost
         self._skip_budget -= cost
         if self._skip_budget < 0:
@@ -174,15 +177,14 @@ class RecordLayer:
             and isinstance(read, TLS13Protection)
         ):
             return self._read_application_data(read)
-        while True:
-            rec = self._deframer.next_record()
-            if rec is None:
-                return None
-            result = self._receive(rec)
+        deframer = self._deframer
+        while (raw := deframer.next_raw()) is not None:
+            result = self._receive(*raw)
             if result is not None:
                 if self.observer is not None:
-                    self._observe_received(rec, *result)
+                    self._observe_received(raw[0], raw[1], *result)
                 return result
+        return None
 
     def _read_application_data(self, protection: TLS13Protection) -> tuple[int, bytes] | None:
         """The bulk receive path: decrypt records in place and join their data."""
@@ -213,13 +215,7 @@ class RecordLayer:
             header, fragment = raw
             if header[0] != _APPLICATION_DATA:
                 # A clear alert or CCS (or a record that is an error here).
-                rec = Record(
-                    content_type=header[0],
-                    legacy_version=(header[1] << 8) | header[2],
-                    fragment=bytes(fragment),
-                    header=header,
-                )
-                return self._receive(rec)
+                return self._receive(header, fragment)
             inner = protection.open_inner(header, fragment)
             self.records_read += 1
             if inner and inner[-1] == _APPLICATION_DATA:
@@ -234,35 +230,62 @@ class RecordLayer:
             parts.append(content + _APPLICATION_DATA_TYPE)
         return None
 
-    def _observe_received(self, rec: Record, content_type: int, content: bytes) -> None:
+    def _observe_received(
+        self, header: bytes, fragment: bytes | memoryview, content_type: int, content: bytes
+    ) -> None:
         assert self.observer is not None
         read = self._read
         # A clear alert or CCS may arrive under TLS 1.3 keys (see _receive).
         protected = read.protected and not (
-            read.hides_content_type and rec.content_type != _APPLICATION_DATA
+            read.hides_content_type and header[0] != _APPLICATION_DATA
         )
         seq = read.seq - 1 if protected else None
-        self.observer("received", content_type, content, rec.header + rec.fragment, seq)
+        self.observer("received", content_type, content, header + fragment, seq)
 
-    def _receive(self, rec: Record) -> tuple[int, bytes] | None:
+    def _receive(self, header: bytes, fragment: bytes | memoryview) -> tuple[int, bytes] | None:
+        """The (type, content) of one record from the deframer, or None if skipped.
+
+        The records of a normal handshake are read from the header and the
+        fragment as they lie; a :class:`Record` is built only for the rest
+        (TLS 1.2, skipped 0-RTT, records that are an error here).
+        """
         protection = self._read
-        if not protection.protected:
-            return self._receive_plaintext(rec)
-        if rec.content_type == _ALERT and protection.hides_content_type and not self.records_read:
-            # A peer that failed before deriving its keys (e.g. on our
-            # ServerHello) can only send its alert in clear.
-            check_plaintext_record(rec)
-            return rec.content_type, rec.fragment
-        if rec.content_type == _CCS and protection.hides_content_type:
-            # RFC 8446 5: an unprotected change_cipher_spec may arrive while
-            # handshake keys are in use (middlebox compatibility, D.4).
-            check_plaintext_record(rec)
-            return rec.content_type, rec.fragment
+        content_type = header[0]
+        if isinstance(protection, TLS13Protection):
+            if content_type == _APPLICATION_DATA:
+                if self._skip_budget is None:
+                    inner = protection.open_inner(header, fragment)
+                    self.records_read += 1
+                    content_type, content = split_inner_plaintext(inner)
+                    if not content:
+                        # open_inner bounded the length; the empty rule is left.
+                        check_fragment(content_type, 0)
+                    return content_type, content
+            elif content_type == _CCS or (content_type == _ALERT and not self.records_read):
+                # RFC 8446 5: an unprotected change_cipher_spec may arrive
+                # while handshake keys are in use (middlebox compatibility,
+                # D.4); and a peer that failed before deriving its keys (e.g.
+                # on our ServerHello) can only send its alert in clear.
+                check_fragment(content_type, len(fragment))
+                return content_type, _as_bytes(fragment)
+        elif isinstance(protection, NullProtection):
+            return self._receive_plaintext(protection, content_type, fragment)
+        return self._receive_record(
+            Record(
+                content_type=content_type,
+                legacy_version=(header[1] << 8) | header[2],
+                fragment=_as_bytes(fragment),
+                header=header,
+            )
+        )
+
+    def _receive_record(self, rec: Record) -> tuple[int, bytes] | None:
+        protection = self._read
         if self._skip_budget is not None and rec.content_type == _APPLICATION_DATA:
             try:
                 content_type, data = protection.open(rec)
             except BadRecordMac:
-                self._charge_skipped(rec)
+                self._charge_skipped(len(rec.fragment))
                 return None
             self._skip_budget = None
         else:
@@ -271,16 +294,18 @@ class RecordLayer:
         self.records_read += 1
         return content_type, data
 
-    def _receive_plaintext(self, rec: Record) -> tuple[int, bytes] | None:
-        if rec.content_type == _APPLICATION_DATA:
+    def _receive_plaintext(
+        self, protection: NullProtection, content_type: int, fragment: bytes | memoryview
+    ) -> tuple[int, bytes] | None:
+        if content_type == _APPLICATION_DATA:
             if self._skip_budget is not None:
                 # After a HelloRetryRequest: 0-RTT records we cannot read.
-                self._charge_skipped(rec)
+                self._charge_skipped(len(fragment))
                 return None
             raise UnexpectedMessage("application_data record before keys were established")
-        check_plaintext_record(rec)
+        check_fragment(content_type, len(fragment))
         self.records_read += 1
-        return self._read.open(rec)
+        return protection.open_fragment(content_type, _as_bytes(fragment))
 
     # -- sending -------------------------------------------------------------
 

@@ -34,8 +34,9 @@ MAX_INNER_PLAINTEXT_LENGTH = MAX_PLAINTEXT_LENGTH + 1
 
 _TLS12 = int(ProtocolVersion.TLSv1_2)
 _APPLICATION_DATA = int(ContentType.application_data)
-# RFC 8446 5.2: the TLS 1.3 record header, "opaque_type: ... always set to
-# the value 23", legacy_record_version 0x0303, length; one call per record.
+# A record header: type, legacy_record_version, length (RFC 8446 5.1, 5.2:
+# a TLS 1.3 record's "opaque_type ... always set to the value 23" and
+# version 0x0303); one call per record.
 _pack_header = struct.Struct(">BHH").pack
 # The content type byte that ends a TLSInnerPlaintext, one object per value.
 _TYPE_BYTES = tuple(bytes((value,)) for value in range(256))
@@ -60,9 +61,9 @@ class RecordProtection(ABC):
     # True for TLS 1.3, where the real content type is inside the encryption
     # and change_cipher_spec still travels unprotected (RFC 8446 5, D.4).
     hides_content_type: ClassVar[bool] = False
-
-    def __init__(self) -> None:
-        self.seq = 0
+    # Records sealed or opened so far; the first ``+= 1`` makes it the
+    # instance's own, so a new protection needs no __init__ call for it.
+    seq: int = 0
 
     @abstractmethod
     def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
@@ -91,26 +92,30 @@ class NullProtection(RecordProtection):
     protected = False
 
     def __init__(self, legacy_version: int = _TLS12) -> None:
-        super().__init__()
         # RFC 8446 5.1: 0x0303 everywhere, except that a client MAY use 0x0301
         # for its first ClientHello for compatibility with old middleboxes.
         self.legacy_version = legacy_version
 
     def seal(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
-        self._check_plaintext_size(len(data))
+        length = len(data)
+        if length > MAX_PLAINTEXT_LENGTH:
+            self._check_plaintext_size(length)
         self.seq += 1
-        return _header(content_type, self.legacy_version, len(data)) + data
+        return _pack_header(content_type, self.legacy_version, length) + data
 
     def open(self, rec: Record) -> tuple[int, bytes]:
+        return self.open_fragment(rec.content_type, rec.fragment)
+
+    def open_fragment(self, content_type: int, fragment: bytes) -> tuple[int, bytes]:
+        """:meth:`open` for a record known by its type and fragment alone."""
         self.seq += 1
-        return rec.content_type, rec.fragment
+        return content_type, fragment
 
 
 class _AEADProtection(RecordProtection):
     """Key checks and the AEAD object shared by the TLS 1.3 and 1.2 variants."""
 
     def __init__(self, suite: CipherSuiteInfo, key: bytes, iv: bytes) -> None:
-        super().__init__()
         if len(key) != suite.key_length:
             raise ValueError(f"{suite.name} needs a {suite.key_length}-byte key, got {len(key)}")
         if len(iv) != suite.iv_length:
@@ -219,17 +224,18 @@ class TLS13Protection(_AEADProtection):
 
 def split_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
     """The (content type, content) of a TLSInnerPlaintext, type checked."""
-    content_type, content = _split_inner_plaintext(inner)
+    if inner and inner[-1]:
+        # The common case: no padding, so no scan and one copy.
+        content_type, content = inner[-1], inner[:-1]
+    else:
+        content_type, content = _strip_padding(inner)
     if content_type not in _TLS13_INNER_TYPES:
         raise UnexpectedMessage(f"protected record with inner content type {content_type}")
     return content_type, content
 
 
-def _split_inner_plaintext(inner: bytes) -> tuple[int, bytes]:
+def _strip_padding(inner: bytes) -> tuple[int, bytes]:
     """Strip the zero padding, then the content type (RFC 8446 5.4)."""
-    if inner and inner[-1]:
-        # The common case: no padding, so no scan and one copy.
-        return inner[-1], inner[:-1]
     end = len(inner.rstrip(b"\x00"))
     if end == 0:
         # RFC 8446 5.4: no non-zero octet in the cleartext.

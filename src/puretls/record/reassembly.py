@@ -20,12 +20,19 @@ _COMPACT_THRESHOLD = 1 << 16
 
 
 class HandshakeReassembler:
-    """Collects handshake fragments and returns whole messages in order."""
+    """Collects handshake fragments and returns whole messages in order.
+
+    Most records carry whole messages, so a fragment fed while nothing is
+    pending is kept as it is and messages are sliced straight out of it;
+    only a message cut by a record boundary is gathered in a bytearray.
+    """
 
     __slots__ = ("_buf", "_pos", "max_message_size")
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
-        self._buf = bytearray()
+        # The unread bytes are _buf[_pos:]: a fed fragment (bytes) or, while
+        # a message spans fragments, an owned bytearray.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self.max_message_size = max_message_size
 
@@ -52,23 +59,45 @@ class HandshakeReassembler:
         return False
 
     def feed(self, fragment: bytes | bytearray | memoryview) -> None:
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
+        buf, pos = self._buf, self._pos
+        if pos == len(buf):
+            # Nothing pending: read the messages from the fragment itself.
+            self._buf = fragment if type(fragment) is bytes else bytes(fragment)
             self._pos = 0
-        self._buf += fragment
+        elif type(buf) is bytes:
+            # A message continues past its fragment: own its bytes from here.
+            owned = bytearray(buf[pos:])
+            owned += fragment
+            self._buf = owned
+            self._pos = 0
+        else:
+            buf += fragment
 
     def next_message(self) -> tuple[int, bytes] | None:
         """The next whole message as (msg_type, header + body), or None."""
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < HANDSHAKE_HEADER_LENGTH:
+        size = len(buf)
+        if size - pos < HANDSHAKE_HEADER_LENGTH:
             return None
-        end = pos + HANDSHAKE_HEADER_LENGTH + self._body_length(pos)
-        if len(buf) < end:
+        # The uint24 length, read here rather than by _body_length: this runs
+        # once per message.
+        length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+        if length > self.max_message_size:
+            raise self._too_long(buf[pos], length)
+        end = pos + HANDSHAKE_HEADER_LENGTH + length
+        if size < end:
             return None
-        with memoryview(buf) as view:
-            message = view[pos:end].tobytes()
-        self._pos = end
-        self._compact()
+        # A fragment that is one whole message comes back as it is: slicing
+        # all of a bytes object returns that same object.
+        message = bytes(buf[pos:end])
+        if end == size:
+            self._buf = b""
+            self._pos = 0
+        else:
+            self._pos = end
+            if end >= _COMPACT_THRESHOLD and type(buf) is bytearray:
+                del buf[:end]
+                self._pos = 0
         return message[0], message
 
     def _body_length(self, pos: int) -> int:
@@ -76,18 +105,13 @@ class HandshakeReassembler:
         buf = self._buf
         length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
         if length > self.max_message_size:
-            # No alert is prescribed for this; like OpenSSL's "excessive
-            # message size" we answer illegal_parameter.
-            raise IllegalParameter(
-                f"handshake message type {buf[pos]} declares {length} bytes, "
-                f"more than the limit of {self.max_message_size}"
-            )
+            raise self._too_long(buf[pos], length)
         return length
 
-    def _compact(self) -> None:
-        if self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        elif self._pos >= _COMPACT_THRESHOLD:
-            del self._buf[: self._pos]
-            self._pos = 0
+    def _too_long(self, msg_type: int, length: int) -> IllegalParameter:
+        # No alert is prescribed for this; like OpenSSL's "excessive message
+        # size" we answer illegal_parameter.
+        return IllegalParameter(
+            f"handshake message type {msg_type} declares {length} bytes, "
+            f"more than the limit of {self.max_message_size}"
+        )

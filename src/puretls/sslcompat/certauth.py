@@ -78,7 +78,9 @@ class CertificateSettings:
         serial = ocsp_response_serial(bytes(response))
         if serial is None:
             raise ValueError("not a successful DER OCSP response")
-        self._pt_ocsp_by_serial[serial] = bytes(response)
+        # A new dict, not an update in place: SSLContext counts attribute
+        # sets to know when its shared configs are stale.
+        self._pt_ocsp_by_serial = {**self._pt_ocsp_by_serial, serial: bytes(response)}
 
     @property
     def ocsp_response_callback(self) -> OCSPCallback | None:

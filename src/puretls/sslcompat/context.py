@@ -3,9 +3,15 @@
 The class derives from ``ssl.SSLContext`` only so that ``isinstance``
 checks in asyncio, aiohttp, uvicorn, anyio and httpcore accept it.  Every
 method and property that would read or change OpenSSL's state is
-overridden here: the settings live in plain attributes and become one
-:class:`~puretls.config.TLSConfig` per connection.  The OpenSSL ``SSL_CTX``
+overridden here: the settings live in plain attributes and become a
+:class:`~puretls.config.TLSConfig` for connections.  The OpenSSL ``SSL_CTX``
 that the base class allocates in ``__new__`` is never used.
+
+Configs are built once and shared: every connection made with the same
+settings (and, for a client, the same server name) gets the same frozen
+TLSConfig.  Any change to the settings makes them stale: each attribute set
+on the context goes through ``__setattr__``, which counts a new generation,
+and the few in-place changes (trust anchors) count one by hand.
 """
 
 from __future__ import annotations
@@ -89,6 +95,9 @@ _SUPPORTED_KEYS = (
     ed448.Ed448PrivateKey,
 )
 _Password = str | bytes | bytearray | Callable[[], str | bytes | bytearray] | None
+# Shared configs kept per (server_side, server_hostname); a client that talks
+# to more hosts than this starts over rather than hoarding them.
+_MAX_CACHED_CONFIGS = 64
 
 
 def _ssl_error(reason: str | None, message: str, library: str = "SSL") -> ssl.SSLError:
@@ -220,6 +229,22 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         # in total (both sides).  None, the default, keeps the stdlib's
         # behaviour, where only the socket's per-operation timeout applies.
         self.handshake_timeout: float | None = None
+        # (server_side, server_hostname) -> (generation, config); see _make_config.
+        self._pt_configs: dict[tuple[bool, str | None], tuple[int, TLSConfig]] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Every setting, stdlib or puretls, public or internal, is stored by
+        # an attribute set: counting them here keeps the shared configs
+        # current without each setter having to remember to.
+        super().__setattr__(name, value)
+        self._pt_changed()
+
+    def _pt_changed(self) -> None:
+        """The settings changed: configs built before are stale."""
+        # Counted after the change, and read before a build: a config built
+        # while a change lands is stored under the old generation.
+        state = self.__dict__
+        state["_pt_generation"] = state.get("_pt_generation", 0) + 1
 
     # -- simple settings (shadowing the C-level descriptors) -----------------
 
@@ -353,8 +378,8 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         der = tuple(c.public_bytes(serialization.Encoding.DER) for c in chain)
         # Each call adds a chain (an ECDSA and an RSA one, or one per name);
         # loading the same leaf again replaces its chain and key.
-        self._pt_certificates = [ck for ck in self._pt_certificates if ck.chain[0] != der[0]]
-        self._pt_certificates.append(CertifiedKey(der, key))
+        kept = [ck for ck in self._pt_certificates if ck.chain[0] != der[0]]
+        self._pt_certificates = [*kept, CertifiedKey(der, key)]
 
     def load_verify_locations(
         self,
@@ -365,12 +390,17 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         """Add trust anchors from a PEM file, a hashed directory, or PEM / DER data."""
         if cafile is None and capath is None and cadata is None:
             raise TypeError("cafile, capath and cadata cannot be all omitted")
-        if cafile is not None:
-            self._add_trust(lambda: self._pt_trust.add_cafile(os.fsdecode(cafile)))
-        if capath is not None:
-            self._pt_trust.add_capath(os.fsdecode(capath))
-        if cadata is not None:
-            self._add_cadata(cadata)
+        try:
+            if cafile is not None:
+                self._add_trust(lambda: self._pt_trust.add_cafile(os.fsdecode(cafile)))
+            if capath is not None:
+                self._pt_trust.add_capath(os.fsdecode(capath))
+            if cadata is not None:
+                self._add_cadata(cadata)
+        finally:
+            # The trust store changes in place (CA names in CertificateRequest
+            # are taken from it), even when a later file fails to load.
+            self._pt_changed()
 
     def _add_trust(self, load: Callable[[], int]) -> None:
         try:
@@ -398,7 +428,10 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         self.set_default_verify_paths()
 
     def set_default_verify_paths(self) -> None:
-        self._pt_trust.load_default()
+        try:
+            self._pt_trust.load_default()
+        finally:
+            self._pt_changed()
 
     def load_dh_params(self, path: StrOrBytesPath) -> None:
         """Accepted for compatibility: puretls offers no finite-field DHE suites."""
@@ -577,8 +610,9 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             raise ValueError("server_hostname can only be specified in client mode")
         if not server_side and self._pt_check_hostname and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
-        low, high = self._version_range()
-        if low > high:
+        # The range as the connection's config will have it (built once).
+        config = self._pt_shared_config(server_side, server_hostname)
+        if config.min_version > config.max_version:
             raise _ssl_error("NO_PROTOCOLS_AVAILABLE", "no protocols available")
 
     def _version_range(self) -> tuple[int, int]:
@@ -610,7 +644,45 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         early_data: bool = False,
         tls12_session: TLS12Session | None = None,
     ) -> TLSConfig:
-        """The per-connection puretls configuration these settings describe."""
+        """The puretls configuration for one connection with these settings."""
+        config = self._pt_shared_config(server_side, server_hostname)
+        factory = self.puretls_tracer_factory
+        if (
+            sni_callback is None
+            and session is None
+            and tls12_session is None
+            and not early_data
+            and factory is None
+        ):
+            return config
+        # What belongs to this connection alone goes on a copy.
+        return config.replace(
+            sni_callback=sni_callback,
+            session=session,
+            early_data=early_data,
+            tracer=factory(server_side) if factory is not None else None,
+            tls12_session=tls12_session,
+        )
+
+    def _pt_shared_config(self, server_side: bool, server_hostname: str | None) -> TLSConfig:
+        """The config every connection of this role and name shares, built once.
+
+        Rebuilt when the settings have changed since (``_pt_changed``).
+        """
+        generation = self.__dict__.get("_pt_generation", 0)
+        key = (server_side, server_hostname)
+        configs = self._pt_configs
+        cached = configs.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        config = self._build_config(server_side, server_hostname)
+        if len(configs) >= _MAX_CACHED_CONFIGS:
+            configs.clear()
+        configs[key] = (generation, config)
+        return config
+
+    def _build_config(self, server_side: bool, server_hostname: str | None) -> TLSConfig:
+        """The TLSConfig these settings describe (no per-connection values)."""
         low, high = self._version_range()
         requested = server_side and self._pt_verify_mode != ssl.CERT_NONE
         return TLSConfig(
@@ -628,17 +700,12 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             require_client_certificate=requested and self._pt_verify_mode == ssl.CERT_REQUIRED,
             middlebox_compat=bool(self._pt_options & OP_ENABLE_MIDDLEBOX_COMPAT),
             keylog=self._keylog_line if self._pt_keylog_file is not None else None,
-            sni_callback=sni_callback,
             session_tickets=self._pt_num_tickets,
             ticket_keys=self.ticket_keys,
             replay_cache=self.replay_cache,
             max_early_data_size=self.max_early_data_size,
-            session=session,
-            early_data=early_data,
-            tracer=factory(server_side) if (factory := self.puretls_tracer_factory) else None,
             **self._pt_certificate_options(server_side),
             tls12_session_cache=self._pt_session_cache if server_side else None,
-            tls12_session=tls12_session,
         )
 
     def __reduce__(self) -> Any:

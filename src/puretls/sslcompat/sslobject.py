@@ -15,7 +15,6 @@ close_notify; ``getpeercert()`` is ``{}`` for an unverified certificate.
 
 from __future__ import annotations
 
-import dataclasses
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -180,7 +179,7 @@ class SSLObject(ssl.SSLObject):
 
     def _pt_reconfigure(self, **changes: Any) -> None:
         """Rebuild the (not yet started) connection with changed settings."""
-        self._pt_conn = Connection(dataclasses.replace(self._pt_conn.config, **changes))
+        self._pt_conn = Connection(self._pt_conn.config.replace(**changes))
 
     @property
     def session_reused(self) -> bool:
@@ -203,8 +202,7 @@ class SSLObject(ssl.SSLObject):
                 self._pt_outgoing.write(data)
 
     def _collect_events(self) -> None:
-        conn = self._pt_conn
-        while (event := conn.next_event()) is not None:
+        for event in self._pt_conn.take_events():
             if isinstance(event, ApplicationData):
                 if event.data:
                     self._pt_plain.append(event.data)
@@ -230,7 +228,8 @@ class SSLObject(ssl.SSLObject):
 
     def _feed(self) -> None:
         """Give the connection all buffered input, then EOF if the BIO has it."""
-        self._raise_stored()
+        if self._pt_error is not None:
+            self._raise_stored()
         conn = self._pt_conn
         data = self._pt_incoming.read()
         try:
@@ -250,7 +249,8 @@ class SSLObject(ssl.SSLObject):
         The same as writing them to ``incoming`` and calling ``_feed``, less
         two copies through the memory BIO; ``data`` is not kept.
         """
-        self._raise_stored()
+        if self._pt_error is not None:
+            self._raise_stored()
         try:
             self._pt_conn.receive_data(data)
         except TLSError as exc:
@@ -279,7 +279,8 @@ class SSLObject(ssl.SSLObject):
 
     def do_handshake(self) -> None:
         """Advance the handshake; ``SSLWantReadError`` until it completes."""
-        self._raise_stored()
+        if self._pt_error is not None:
+            self._raise_stored()
         conn = self._pt_conn
         if not self._pt_started:
             self._pt_started = True
