@@ -26,6 +26,7 @@ from puretls.crypto.key_schedule import (
     hkdf_extract,
     hkdf_label,
     next_application_traffic_secret,
+    observed,
     resumption_psk,
     traffic_key_iv,
     verify_finished,
@@ -418,3 +419,47 @@ def test_hkdf_expand_label_longer_than_one_block() -> None:
 def test_hkdf_expand_label_rejects_overlong_context() -> None:
     with pytest.raises(InternalError):
         hkdf_expand_label("sha256", b"k" * 32, b"key", b"c" * 256, 16)
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+@pytest.mark.parametrize(("key_length", "iv_length"), [(16, 12), (32, 12), (16, 8), (40, 12)])
+def test_traffic_key_iv_equals_hkdf_expand_label(
+    hash_name: str, key_length: int, iv_length: int
+) -> None:
+    # (40, 12) under SHA-256 needs a second block: the general path.
+    secret = bytes(range(len(empty_hash(hash_name))))
+    assert traffic_key_iv(hash_name, secret, key_length, iv_length) == (
+        hkdf_expand_label(hash_name, secret, b"key", b"", key_length),
+        hkdf_expand_label(hash_name, secret, b"iv", b"", iv_length),
+    )
+
+
+def test_derive_with_a_context_of_another_length_uses_the_general_path() -> None:
+    stage = HandshakeSecret("sha256", bytes(32))
+    assert stage.client_handshake_traffic_secret(b"short") == hkdf_expand_label(
+        "sha256", bytes(32), b"c hs traffic", b"short", 32
+    )
+
+
+def test_observer_sees_every_expand_label_step_with_its_inputs() -> None:
+    steps: list[tuple[str, bytes, bytes, bytes, bytes]] = []
+
+    def observer(operation: str, a: bytes, b: bytes, c: bytes, output: bytes) -> None:
+        steps.append((operation, a, b, c, output))
+
+    secret, transcript_hash = bytes(range(32)), bytes(range(32, 64))
+    stage = HandshakeSecret("sha256", secret)
+    with observed(observer):
+        client = stage.client_handshake_traffic_secret(transcript_hash)
+        key, iv = traffic_key_iv("sha256", secret, 16, 12)
+        verify_data = finished_verify_data("sha256", secret, transcript_hash)
+        updated = next_application_traffic_secret("sha256", secret)
+    fk = finished_key("sha256", secret)
+    assert steps == [
+        ("expand_label", secret, b"c hs traffic", transcript_hash, client),
+        ("expand_label", secret, b"key", b"", key),
+        ("expand_label", secret, b"iv", b"", iv),
+        ("expand_label", secret, b"finished", b"", fk),
+        ("expand_label", secret, b"traffic upd", b"", updated),
+    ]
+    assert verify_data == hmac.digest(fk, transcript_hash, "sha256")

@@ -303,6 +303,18 @@ def test_scheme_that_does_not_fit_the_key_is_illegal_parameter(scheme: int, key:
         sign(scheme, private, b"data")
 
 
+def test_an_object_that_is_no_supported_key_fits_no_scheme() -> None:
+    for scheme in SUPPORTED_SIGNATURE_SCHEMES:
+        assert not key_fits_scheme(scheme, object(), tls13=False)  # type: ignore[arg-type]
+
+
+def test_fit_follows_each_key_not_the_first_key_of_its_class() -> None:
+    # The kind of key is remembered per class; the curve is read per key.
+    assert key_fits_scheme(S.ecdsa_secp256r1_sha256, ec_key("P-256"))
+    assert not key_fits_scheme(S.ecdsa_secp256r1_sha256, ec_key("P-384"))
+    assert key_fits_scheme(S.ecdsa_secp384r1_sha384, ec_key("P-384"))
+
+
 def test_rsa_pss_key_uses_only_pss_schemes() -> None:
     key = rsa_key()
     assert key_fits_scheme(S.rsa_pss_pss_sha256, key, rsa_pss_key=True)

@@ -102,6 +102,49 @@ def test_resumption_state_round_trips(state: ResumptionState) -> None:
     assert state.psk.hex() not in repr(state)
 
 
+def test_resumption_state_encoding_is_byte_exact() -> None:
+    # The sealed layout servers of a fleet must agree on (version 1).
+    state = ResumptionState(
+        cipher_suite=0x1301,
+        psk=bytes(range(32)),
+        issued_at_ms=1_700_000_000_123,
+        ticket_age_add=0xDEADBEEF,
+        lifetime=7200,
+        max_early_data_size=16384,
+        server_name="example.com",
+        alpn_protocol="h2",
+    )
+    fields = [
+        "01",  # version
+        "1301",  # cipher_suite
+        "20" + bytes(range(32)).hex(),  # psk<1>
+        "0000018bcfe5687b",  # issued_at_ms
+        "deadbeef",  # ticket_age_add
+        "00001c20",  # lifetime
+        "00004000",  # max_early_data_size
+        "000b" + b"example.com".hex(),  # server_name<2>
+        "02" + b"h2".hex(),  # alpn_protocol<1>
+    ]
+    assert state.encode().hex() == "".join(fields)
+
+
+def test_resumption_state_with_a_field_too_long_does_not_encode() -> None:
+    fields = dict(
+        cipher_suite=0x1301,
+        psk=bytes(32),
+        issued_at_ms=0,
+        ticket_age_add=0,
+        lifetime=0,
+        max_early_data_size=0,
+        server_name=None,
+        alpn_protocol=None,
+    )
+    with pytest.raises(ValueError):
+        ResumptionState(**{**fields, "alpn_protocol": "x" * 256}).encode()  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        ResumptionState(**{**fields, "ticket_age_add": 1 << 32}).encode()  # type: ignore[arg-type]
+
+
 @given(st.binary(max_size=200))
 def test_resumption_state_decoder_only_raises_decode_error(data: bytes) -> None:
     with contextlib.suppress(DecodeError):

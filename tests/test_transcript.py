@@ -201,6 +201,17 @@ def test_digest_equals_hash_of_concatenation(messages: list[bytes], hash_name: s
     assert transcript.digest() == transcript.digest()
 
 
+@given(st.lists(st.binary(max_size=64), max_size=8), st.sampled_from(["sha256", "sha384"]))
+def test_intermediate_digests_leave_the_running_hash_intact(
+    messages: list[bytes], hash_name: str
+) -> None:
+    transcript = Transcript(hash_name)
+    for count, message in enumerate(messages, 1):
+        transcript.update(message)
+        expected = hashlib.new(hash_name, b"".join(messages[:count])).digest()
+        assert transcript.digest() == expected
+
+
 def test_repr_names_hash_and_message_count() -> None:
     transcript = Transcript()
     transcript.update(b"\x01\x00\x00\x00")

@@ -178,6 +178,47 @@ def test_expired_intermediate_is_named(
     )
 
 
+def test_a_verifier_reused_within_a_second_does_not_outlive_it(
+    root: CertificateAuthority, verifier: CertificateVerifier
+) -> None:
+    # The intermediate expires at NOW + 1 s while the leaf stays valid: the
+    # verdict must follow the time of each call, second by second.
+    edge = root.intermediate(
+        common_name="Edge CA",
+        not_before=NOW - timedelta(days=1),
+        not_after=NOW + timedelta(seconds=1),
+    )
+    leaf = edge.issue(["example.com"], not_before=NOW - timedelta(days=1))
+    chain = leaf.chain_der()
+    verifier.verify(chain, "example.com", NOW)
+    verifier.verify(chain, "example.com", NOW + timedelta(microseconds=999_999))
+    verifier.verify(chain, None, NOW + timedelta(seconds=1))  # notAfter is inclusive
+    err = reject(verifier, chain, "example.com", NOW + timedelta(seconds=2))
+    assert_error(err, A.certificate_expired, 10, "CN=Edge CA", "has expired")
+
+
+def test_anchors_added_to_a_trust_store_count_at_the_next_verification(
+    leaf: IssuedCert, root: CertificateAuthority
+) -> None:
+    store = TrustStore([CertificateAuthority(now=NOW).certificate])
+    checker = CertificateVerifier(store)
+    reject(checker, leaf.chain_der(), "example.com")
+    store.add_certificate(root.certificate)
+    assert checker.verify(leaf.chain_der(), "example.com", NOW).certificates[-1] == root.certificate
+
+
+def test_client_and_anonymous_server_verifiers_are_not_confused(
+    sub: CertificateAuthority, store: TrustStore
+) -> None:
+    # Same store and second: a serverAuth-only leaf passes the nameless server
+    # check and fails the client check (EKU clientAuth), in either order.
+    server_only = sub.issue(["example.com"], now=NOW)
+    for _ in range(2):
+        CertificateVerifier(store, check_hostname=False).verify(server_only.chain_der(), None, NOW)
+        err = reject(CertificateVerifier(store, purpose="client"), server_only.chain_der(), None)
+        assert err.verify_code == 26
+
+
 # ---- identity -----------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ and randomness comes from the caller's ``rng``.
 from __future__ import annotations
 
 import hashlib
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -148,9 +149,12 @@ class TicketKeys:
     def _retire(self, now: float) -> None:
         if not self.rotate:
             return
+        keys = self._keys
+        if len(keys) < 2:
+            return  # the one key encrypts, and is never retired: no new list per ticket
         horizon = self.rotation_interval + self.ticket_lifetime
         # Never retire the encrypting key.
-        self._keys = [k for k in self._keys[:-1] if now - k.created < horizon] + self._keys[-1:]
+        self._keys = [k for k in keys[:-1] if now - k.created < horizon] + keys[-1:]
 
     def seal(self, state: bytes, now: float, rng: Rng) -> bytes:
         return self.current(now, rng).seal(state, rng)
@@ -223,6 +227,9 @@ class TicketKeys:
 # What a TLS 1.3 ticket carries (RFC 8446 4.6.1)
 
 _STATE_VERSION = 1
+_STATE_HEAD = struct.Struct(">BHB")  # version, cipher_suite, len(psk)
+# issued_at_ms, ticket_age_add, lifetime, max_early_data_size, len(server_name)
+_STATE_MIDDLE = struct.Struct(">QIIIH")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,17 +252,28 @@ class ResumptionState:
         )
 
     def encode(self) -> bytes:
-        w = Writer()
-        w.u8(_STATE_VERSION)
-        w.u16(self.cipher_suite)
-        w.opaque(1, self.psk)
-        w.uint(8, self.issued_at_ms)
-        w.u32(self.ticket_age_add)
-        w.u32(self.lifetime)
-        w.u32(self.max_early_data_size)
-        w.opaque(2, (self.server_name or "").encode("utf-8"))
-        w.opaque(1, (self.alpn_protocol or "").encode("utf-8"))
-        return w.getvalue()
+        """version(1) suite(2) psk<1> issued_at_ms(8) age_add(4) lifetime(4)
+        max_early_data_size(4) server_name<2> alpn_protocol<1>, big-endian.
+
+        Two struct.pack calls: a server seals one of these per ticket it issues.
+        """
+        psk = self.psk
+        server_name = (self.server_name or "").encode("utf-8")
+        alpn = (self.alpn_protocol or "").encode("utf-8")
+        if len(psk) > 0xFF or len(server_name) > 0xFFFF or len(alpn) > 0xFF:
+            raise ValueError("resumption state field too long")
+        try:
+            head = _STATE_HEAD.pack(_STATE_VERSION, self.cipher_suite, len(psk))
+            middle = _STATE_MIDDLE.pack(
+                self.issued_at_ms,
+                self.ticket_age_add,
+                self.lifetime,
+                self.max_early_data_size,
+                len(server_name),
+            )
+        except struct.error as exc:
+            raise ValueError(f"resumption state field out of range: {exc}") from None
+        return head + psk + middle + server_name + bytes((len(alpn),)) + alpn
 
     @classmethod
     def decode(cls, data: bytes) -> ResumptionState:

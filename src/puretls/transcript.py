@@ -4,8 +4,9 @@ A client does not know the hash before ServerHello picks a suite, so the
 transcript buffers message bytes until :meth:`Transcript.set_hash` is called.
 A HelloRetryRequest replaces ClientHello1 with a synthetic ``message_hash``
 message (RFC 8446 4.4.1), which :meth:`Transcript.rewrite_for_hello_retry_request`
-performs.  Hashing uses hashlib; ``digest()`` copies the running state, so
-asking for an intermediate hash never disturbs the transcript.
+performs.  Hashing uses hashlib, whose ``digest()`` finalises a copy of the
+running state internally, so asking for an intermediate hash never disturbs
+the transcript and needs no ``copy()`` of our own.
 """
 
 from __future__ import annotations
@@ -93,7 +94,13 @@ class Transcript:
 
     def digest(self) -> bytes:
         """Transcript-Hash of the messages so far, without consuming the state."""
-        return bytes(self._require_hash().copy().digest())
+        h = self._hash
+        if h is None:
+            raise InternalError("transcript hash not chosen yet")
+        # hashlib's digest() leaves the running state as it was (it works on
+        # an internal copy), so a copy() here would only copy it twice.
+        digest: bytes = h.digest()
+        return digest
 
     def digest_with(self, extra: bytes) -> bytes:
         """Hash of transcript || extra, leaving the transcript unchanged.

@@ -23,18 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
+    ClientVerifier,
     Criticality,
     ExtensionPolicy,
     Policy,
     PolicyBuilder,
+    ServerVerifier,
     Store,
     VerificationError,
 )
@@ -215,6 +217,21 @@ _CACHEABLE_CERTIFICATE = 16 * 1024
 _load_der_cached = lru_cache(maxsize=256)(x509.load_der_x509_certificate)
 
 
+def _validity_window(der: bytes, cert: x509.Certificate) -> tuple[datetime, datetime]:
+    """(notBefore, notAfter) of ``cert`` (whose DER is ``der``), UTC."""
+    if len(der) <= _CACHEABLE_CERTIFICATE:
+        return _validity_window_cached(der)
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
+@lru_cache(maxsize=256)
+def _validity_window_cached(der: bytes) -> tuple[datetime, datetime]:
+    # Each property read makes a new datetime; a peer's leaf is kept parsed
+    # (_load_der), and so is its window.
+    cert = _load_der_cached(der)
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
 def _parse_chain(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
     if not chain_der:
         raise CertificateError("peer sent no certificate", alert=_A.bad_certificate)
@@ -290,7 +307,9 @@ class CertificateVerifier:
         certs = _parse_chain(chain_der)
         leaf, intermediates = certs[0], certs[1:]
         # Checked first so that the most common failure reads precisely.
-        _check_validity(leaf, now, "certificate")
+        not_before, not_after = _validity_window(bytes(chain_der[0]), leaf)
+        if not not_before <= now <= not_after:
+            _check_validity(leaf, now, "certificate")  # names the bound crossed
         name = server_name if self._checks_name(server_name) else None
         if self.trust_store.contains_der(bytes(chain_der[0])):
             # A certificate trusted as itself (a self-signed server cert
@@ -314,12 +333,6 @@ class CertificateVerifier:
     def _checks_name(self, server_name: str | None) -> bool:
         return self.purpose == "server" and self.check_hostname and bool(server_name)
 
-    def _builder(self, store: Store, now: datetime) -> PolicyBuilder:
-        builder = PolicyBuilder().store(store).time(now)
-        if self.max_chain_depth is not None:
-            builder = builder.max_chain_depth(self.max_chain_depth)
-        return builder
-
     def _run(
         self,
         store: Store,
@@ -328,35 +341,21 @@ class CertificateVerifier:
         intermediates: list[x509.Certificate],
         name: str | None,
     ) -> list[x509.Certificate]:
-        builder = self._builder(store, now)
+        # The verifiers are cryptography's, built for this store, depth and
+        # second, and shared by the handshakes of that second (see _remember).
+        depth = self.max_chain_depth
         if self.purpose == "client":
-            ca, ee = _CLIENT
-            verified = builder.extension_policies(ca_policy=ca, ee_policy=ee)
-            return verified.build_client_verifier().verify(leaf, intermediates).chain
-        subject = _verification_subject(name) if name is not None else None
-        if subject is not None:
-            try:
-                verifier = builder.build_server_verifier(subject)
-            except ValueError:
-                # cryptography takes only LDH A-labels; names such as
-                # "under_score.local" are legal in certificates and matched
-                # by OpenSSL, so validate the chain without a name and let
-                # our RFC 6125 matcher decide the identity.
-                verifier = None
-            if verifier is not None:
-                return verifier.verify(leaf, intermediates)
-        path = self._run_anonymous_server(builder, leaf, intermediates)
+            verifier = _client_verifier(store, depth, now, anonymous_server=False)
+            return verifier.verify(leaf, intermediates).chain
+        if name is not None:
+            server_verifier = _server_verifier(store, depth, now, name)
+            if server_verifier is not None:
+                return server_verifier.verify(leaf, intermediates)
+        anonymous = _client_verifier(store, depth, now, anonymous_server=True)
+        path = anonymous.verify(leaf, intermediates).chain
         if name is not None and not match_hostname(leaf, name):
             raise self._name_mismatch(leaf, name)
         return path
-
-    @staticmethod
-    def _run_anonymous_server(
-        builder: PolicyBuilder, leaf: x509.Certificate, intermediates: list[x509.Certificate]
-    ) -> list[x509.Certificate]:
-        ca, ee = _ANONYMOUS_SERVER
-        verifier = builder.extension_policies(ca_policy=ca, ee_policy=ee).build_client_verifier()
-        return verifier.verify(leaf, intermediates).chain
 
     # ---- turning a refusal into a precise error --------------------------
 
@@ -431,6 +430,84 @@ class CertificateVerifier:
             alert=_A.certificate_unknown,
             verify_code=_V.IP_ADDRESS_MISMATCH if ip else _V.HOSTNAME_MISMATCH,
         )
+
+
+# --------------------------------------------------------------------------
+# Built verifiers
+# --------------------------------------------------------------------------
+
+# A cryptography verifier is immutable and fixes its validation time at the
+# second (an ASN.1 time has no fraction: PolicyBuilder.time drops the
+# microseconds), so the verifier built for one trust store, depth and name
+# in one second gives exactly the verdict of a fresh one for any time in
+# that second, and the handshakes of that second share it.  Building one
+# (builder, subject, policy) costs more than the rest of our own checks.
+# Each entry remembers its second as [start, end); a lookup compares two
+# datetimes (no datetime is made on a hit).  The key holds the Store itself
+# (compared by identity): a changed trust store builds a new Store, so a
+# stale entry cannot be hit.  Bounded: the dict is emptied when full.
+_VERIFIER_CACHE_SIZE = 64
+_ONE_SECOND = timedelta(seconds=1)
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+_Remembered = dict[_Key, tuple[datetime, datetime, _Value]]
+_SERVER_VERIFIERS: _Remembered[tuple[Store, int | None, str], ServerVerifier | None] = {}
+_CLIENT_VERIFIERS: _Remembered[tuple[Store, int | None, bool], ClientVerifier] = {}
+
+
+def _remember(cache: _Remembered[_Key, _Value], key: _Key, now: datetime, value: _Value) -> _Value:
+    start = now.replace(microsecond=0)
+    if len(cache) >= _VERIFIER_CACHE_SIZE:
+        cache.clear()
+    cache[key] = (start, start + _ONE_SECOND, value)
+    return value
+
+
+def _builder(store: Store, depth: int | None, now: datetime) -> PolicyBuilder:
+    builder = PolicyBuilder().store(store).time(now)
+    if depth is not None:
+        builder = builder.max_chain_depth(depth)
+    return builder
+
+
+def _server_verifier(
+    store: Store, depth: int | None, now: datetime, name: str
+) -> ServerVerifier | None:
+    """cryptography's verifier for ``name``; None when it cannot take the name."""
+    key = (store, depth, name)
+    entry = _SERVER_VERIFIERS.get(key)
+    if entry is not None and entry[0] <= now < entry[1]:
+        return entry[2]
+    return _remember(_SERVER_VERIFIERS, key, now, _build_server_verifier(store, depth, now, name))
+
+
+def _build_server_verifier(
+    store: Store, depth: int | None, now: datetime, name: str
+) -> ServerVerifier | None:
+    subject = _verification_subject(name)
+    if subject is None:
+        return None
+    try:
+        return _builder(store, depth, now).build_server_verifier(subject)
+    except ValueError:
+        # cryptography takes only LDH A-labels; names such as
+        # "under_score.local" are legal in certificates and matched by
+        # OpenSSL, so the chain is validated without a name and our RFC 6125
+        # matcher decides the identity.
+        return None
+
+
+def _client_verifier(
+    store: Store, depth: int | None, now: datetime, *, anonymous_server: bool
+) -> ClientVerifier:
+    """The verifier for client chains, or (``anonymous_server``) nameless server chains."""
+    key = (store, depth, anonymous_server)
+    entry = _CLIENT_VERIFIERS.get(key)
+    if entry is not None and entry[0] <= now < entry[1]:
+        return entry[2]
+    ca, ee = _ANONYMOUS_SERVER if anonymous_server else _CLIENT
+    builder = _builder(store, depth, now).extension_policies(ca_policy=ca, ee_policy=ee)
+    return _remember(_CLIENT_VERIFIERS, key, now, builder.build_client_verifier())
 
 
 def _verification_subject(name: str) -> x509.DNSName | x509.IPAddress | None:

@@ -187,6 +187,61 @@ def hkdf_expand_label(
     return output
 
 
+# The whole HKDF-Expand input of the steps whose context is empty (the
+# record key and IV, finished_key, "traffic upd"): HkdfLabel || 0x01 is a
+# constant of (label, length), so these steps are one HMAC each (RFC 5869
+# 2.3: T(1) covers every output no longer than the hash).
+def _one_block_info(label: bytes, length: int) -> bytes:
+    return _label_prefix(label, length) + b"\x00\x01"
+
+
+# Per hash: the "finished" info, and the (key, iv) infos per (key, iv) length.
+_FINISHED_INFOS = {name: _one_block_info(b"finished", size) for name, size in _HASH_LENGTHS.items()}
+_TRAFFIC_UPD_INFOS = {
+    name: _one_block_info(b"traffic upd", size) for name, size in _HASH_LENGTHS.items()
+}
+_KEY_IV_INFOS: dict[tuple[str, int, int], tuple[bytes, bytes]] = {}
+
+
+def _key_iv_infos(hash_name: str, key_length: int, iv_length: int) -> tuple[bytes, bytes] | None:
+    """The (key, iv) expand inputs, or None when an output needs a second block."""
+    size = _HASH_LENGTHS.get(hash_name, 0)
+    if not (0 < key_length <= size and 0 < iv_length <= size):
+        return None
+    infos = (_one_block_info(b"key", key_length), _one_block_info(b"iv", iv_length))
+    if len(_KEY_IV_INFOS) < _LABEL_PREFIX_LIMIT:
+        _KEY_IV_INFOS[(hash_name, key_length, iv_length)] = infos
+    return infos
+
+
+def _derive_head(label: bytes, size: int) -> bytes:
+    # HkdfLabel up to the context's bytes for a Derive-Secret: the context
+    # is a transcript hash, so its length byte is the hash length too.
+    return _label_prefix(label, size) + bytes((size,))
+
+
+# Every Derive-Secret label of RFC 8446 7.1 (and "res binder"/"ext binder",
+# RFC 9258's "imp binder"), per hash.  A fixed set, made once at import.
+_DERIVE_LABELS = (
+    b"derived",
+    b"ext binder",
+    b"res binder",
+    b"imp binder",
+    b"c e traffic",
+    b"e exp master",
+    b"c hs traffic",
+    b"s hs traffic",
+    b"c ap traffic",
+    b"s ap traffic",
+    b"exp master",
+    b"res master",
+)
+_DERIVE_HEADS: dict[str, dict[bytes, bytes]] = {
+    name: {label: _derive_head(label, size) for label in _DERIVE_LABELS}
+    for name, size in _HASH_LENGTHS.items()
+}
+
+
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
     """Derive-Secret(Secret, Label, Messages) (RFC 8446 7.1).
 
@@ -217,11 +272,19 @@ class _Stage:
         return self._secret
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
-        # Derive-Secret, one frame shorter: stages exist only for known hashes.
+        # Derive-Secret (RFC 8446 7.1) as one HMAC: the HkdfLabel up to the
+        # context is a constant of (label, hash) (see _derive_head), and the
+        # output is exactly one block.  Stages exist only for known hashes.
         hash_name = self._hash_name
-        return hkdf_expand_label(
-            hash_name, self._secret, label, transcript_hash, _HASH_LENGTHS[hash_name]
-        )
+        head = _DERIVE_HEADS[hash_name].get(label)
+        if head is None or len(transcript_hash) != _HASH_LENGTHS[hash_name]:
+            return hkdf_expand_label(
+                hash_name, self._secret, label, transcript_hash, _HASH_LENGTHS[hash_name]
+            )
+        output: bytes = _hmac_digest(self._secret, head + transcript_hash + b"\x01", hash_name)
+        if _observing:
+            _report("expand_label", self._secret, label, transcript_hash, output)
+        return output
 
     def _next_salt(self) -> bytes:
         # Each Extract after the first is salted with Derive-Secret(., "derived", "").
@@ -337,14 +400,29 @@ def traffic_key_iv(
     hash_name: str, secret: bytes, key_length: int, iv_length: int
 ) -> tuple[bytes, bytes]:
     """The record protection key and IV of a traffic secret (RFC 8446 7.3)."""
-    key = hkdf_expand_label(hash_name, secret, b"key", b"", key_length)
-    iv = hkdf_expand_label(hash_name, secret, b"iv", b"", iv_length)
+    infos = _KEY_IV_INFOS.get((hash_name, key_length, iv_length))
+    if infos is None:
+        infos = _key_iv_infos(hash_name, key_length, iv_length)
+        if infos is None:
+            key = hkdf_expand_label(hash_name, secret, b"key", b"", key_length)
+            return key, hkdf_expand_label(hash_name, secret, b"iv", b"", iv_length)
+    key = _hmac_digest(secret, infos[0], hash_name)[:key_length]
+    iv = _hmac_digest(secret, infos[1], hash_name)[:iv_length]
+    if _observing:
+        _report("expand_label", secret, b"key", b"", key)
+        _report("expand_label", secret, b"iv", b"", iv)
     return key, iv
 
 
 def finished_key(hash_name: str, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (4.4.4)."""
-    return hkdf_expand_label(hash_name, base_key, b"finished", b"", hash_length(hash_name))
+    info = _FINISHED_INFOS.get(hash_name)
+    if info is None:
+        return hkdf_expand_label(hash_name, base_key, b"finished", b"", hash_length(hash_name))
+    key: bytes = _hmac_digest(base_key, info, hash_name)
+    if _observing:
+        _report("expand_label", base_key, b"finished", b"", key)
+    return key
 
 
 def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes) -> bytes:
@@ -352,7 +430,13 @@ def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes
 
     Also computes a PSK binder (4.2.11.2), whose base key is the binder key.
     """
-    return _hmac_digest(finished_key(hash_name, base_key), transcript_hash, hash_name)
+    info = _FINISHED_INFOS.get(hash_name)
+    if info is None or _observing:
+        key = finished_key(hash_name, base_key)
+    else:  # finished_key inline: the handshake computes four of these
+        key = _hmac_digest(base_key, info, hash_name)
+    verify_data: bytes = _hmac_digest(key, transcript_hash, hash_name)
+    return verify_data
 
 
 def verify_finished(
@@ -367,7 +451,13 @@ def verify_finished(
 
 def next_application_traffic_secret(hash_name: str, secret: bytes) -> bytes:
     """application_traffic_secret_N+1 after a KeyUpdate (RFC 8446 7.2)."""
-    return hkdf_expand_label(hash_name, secret, b"traffic upd", b"", hash_length(hash_name))
+    info = _TRAFFIC_UPD_INFOS.get(hash_name)
+    if info is None:
+        return hkdf_expand_label(hash_name, secret, b"traffic upd", b"", hash_length(hash_name))
+    output: bytes = _hmac_digest(secret, info, hash_name)
+    if _observing:
+        _report("expand_label", secret, b"traffic upd", b"", output)
+    return output
 
 
 def resumption_psk(hash_name: str, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:

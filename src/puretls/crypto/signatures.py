@@ -72,24 +72,76 @@ class _SchemeInfo:
     kind: str  # "rsa_pss_rsae", "rsa_pss_pss", "rsa_pkcs1", "ecdsa", "ed25519", "ed448"
     hash: hashes.HashAlgorithm | None  # None for EdDSA
     curve: type[ec.EllipticCurve] | None = None  # ECDSA in TLS 1.3 only
+    # What key.sign / key.verify take besides the data (ECDSA(hash), the PSS
+    # or PKCS#1 v1.5 padding; None for EdDSA), made once per scheme: these
+    # objects are immutable, and cryptography's ECDSA() imports its backend
+    # on every construction.
+    algorithm: ec.ECDSA | padding.AsymmetricPadding | None = None
+
+
+def _pss(hash_algorithm: hashes.HashAlgorithm) -> padding.PSS:
+    # RFC 8446 4.2.3: MGF1 with the same hash, salt length = hash length.
+    return padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
+
+
+def _scheme(
+    kind: str,
+    hash_algorithm: hashes.HashAlgorithm | None,
+    curve: type[ec.EllipticCurve] | None = None,
+) -> _SchemeInfo:
+    algorithm: ec.ECDSA | padding.AsymmetricPadding | None = None
+    if kind == "ecdsa" and hash_algorithm is not None:
+        algorithm = ec.ECDSA(hash_algorithm)
+    elif kind == "rsa_pkcs1":
+        algorithm = padding.PKCS1v15()
+    elif hash_algorithm is not None:  # RSASSA-PSS, either key OID
+        algorithm = _pss(hash_algorithm)
+    return _SchemeInfo(kind=kind, hash=hash_algorithm, curve=curve, algorithm=algorithm)
 
 
 _SCHEMES: dict[int, _SchemeInfo] = {
-    _S.ecdsa_secp256r1_sha256: _SchemeInfo(kind="ecdsa", hash=hashes.SHA256(), curve=ec.SECP256R1),
-    _S.ecdsa_secp384r1_sha384: _SchemeInfo(kind="ecdsa", hash=hashes.SHA384(), curve=ec.SECP384R1),
-    _S.ecdsa_secp521r1_sha512: _SchemeInfo(kind="ecdsa", hash=hashes.SHA512(), curve=ec.SECP521R1),
-    _S.ed25519: _SchemeInfo(kind="ed25519", hash=None),
-    _S.ed448: _SchemeInfo(kind="ed448", hash=None),
-    _S.rsa_pss_rsae_sha256: _SchemeInfo(kind="rsa_pss_rsae", hash=hashes.SHA256()),
-    _S.rsa_pss_rsae_sha384: _SchemeInfo(kind="rsa_pss_rsae", hash=hashes.SHA384()),
-    _S.rsa_pss_rsae_sha512: _SchemeInfo(kind="rsa_pss_rsae", hash=hashes.SHA512()),
-    _S.rsa_pss_pss_sha256: _SchemeInfo(kind="rsa_pss_pss", hash=hashes.SHA256()),
-    _S.rsa_pss_pss_sha384: _SchemeInfo(kind="rsa_pss_pss", hash=hashes.SHA384()),
-    _S.rsa_pss_pss_sha512: _SchemeInfo(kind="rsa_pss_pss", hash=hashes.SHA512()),
-    _S.rsa_pkcs1_sha256: _SchemeInfo(kind="rsa_pkcs1", hash=hashes.SHA256()),
-    _S.rsa_pkcs1_sha384: _SchemeInfo(kind="rsa_pkcs1", hash=hashes.SHA384()),
-    _S.rsa_pkcs1_sha512: _SchemeInfo(kind="rsa_pkcs1", hash=hashes.SHA512()),
+    _S.ecdsa_secp256r1_sha256: _scheme("ecdsa", hashes.SHA256(), ec.SECP256R1),
+    _S.ecdsa_secp384r1_sha384: _scheme("ecdsa", hashes.SHA384(), ec.SECP384R1),
+    _S.ecdsa_secp521r1_sha512: _scheme("ecdsa", hashes.SHA512(), ec.SECP521R1),
+    _S.ed25519: _scheme("ed25519", None),
+    _S.ed448: _scheme("ed448", None),
+    _S.rsa_pss_rsae_sha256: _scheme("rsa_pss_rsae", hashes.SHA256()),
+    _S.rsa_pss_rsae_sha384: _scheme("rsa_pss_rsae", hashes.SHA384()),
+    _S.rsa_pss_rsae_sha512: _scheme("rsa_pss_rsae", hashes.SHA512()),
+    _S.rsa_pss_pss_sha256: _scheme("rsa_pss_pss", hashes.SHA256()),
+    _S.rsa_pss_pss_sha384: _scheme("rsa_pss_pss", hashes.SHA384()),
+    _S.rsa_pss_pss_sha512: _scheme("rsa_pss_pss", hashes.SHA512()),
+    _S.rsa_pkcs1_sha256: _scheme("rsa_pkcs1", hashes.SHA256()),
+    _S.rsa_pkcs1_sha384: _scheme("rsa_pkcs1", hashes.SHA384()),
+    _S.rsa_pkcs1_sha512: _scheme("rsa_pkcs1", hashes.SHA512()),
 }
+
+# The kind of a key object ("rsa", "ecdsa", "ed25519", "ed448" or "other"),
+# by its concrete class.  cryptography's key classes are ABCs, and each
+# isinstance against one costs a Python-level __instancecheck__; the answer
+# depends only on the class, so it is worked out once per class.  Bounded
+# by the key classes a program has.
+_KEY_KINDS: dict[type, str] = {}
+
+
+def _classify(key: object) -> str:
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "rsa"
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return "ecdsa"
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return "ed25519"
+    if isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
+        return "ed448"
+    return "other"
+
+
+def _key_kind(key: object) -> str:
+    kind = _KEY_KINDS.get(type(key))
+    if kind is None:
+        kind = _KEY_KINDS[type(key)] = _classify(key)
+    return kind
+
 
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
@@ -112,16 +164,16 @@ def _rsa_pss_fits(key_size: int, hash_size: int) -> bool:
 def _fits(
     info: _SchemeInfo, key: PrivateKey | PublicKey, *, rsa_pss_key: bool, tls13: bool
 ) -> bool:
-    if info.kind == "ed25519":
-        return isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey)
-    if info.kind == "ed448":
-        return isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey)
+    kind = _key_kind(key)
+    if info.kind in ("ed25519", "ed448"):
+        return kind == info.kind
     if info.kind == "ecdsa":
-        if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        if kind != "ecdsa":
             return False
-        # RFC 8446 4.2.3: in TLS 1.3 the scheme fixes the curve.
-        return not tls13 or isinstance(key.curve, info.curve or ec.EllipticCurve)
-    if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        # RFC 8446 4.2.3: in TLS 1.3 the scheme fixes the curve.  (The kind,
+        # not an isinstance, tells that this is an EC key: mypy cannot see it.)
+        return not tls13 or isinstance(key.curve, info.curve or ec.EllipticCurve)  # type: ignore[union-attr]
+    if kind != "rsa":
         return False
     assert info.hash is not None
     if info.kind == "rsa_pkcs1":
@@ -130,7 +182,7 @@ def _fits(
     # RFC 8446 4.2.3: rsae schemes for rsaEncryption keys, pss for RSASSA-PSS keys.
     if (info.kind == "rsa_pss_pss") != rsa_pss_key:
         return False
-    return _rsa_pss_fits(key.key_size, info.hash.digest_size)
+    return _rsa_pss_fits(key.key_size, info.hash.digest_size)  # type: ignore[union-attr]
 
 
 def key_fits_scheme(
@@ -169,11 +221,6 @@ def _info_for(
     return info
 
 
-def _pss(hash_algorithm: hashes.HashAlgorithm) -> padding.PSS:
-    # RFC 8446 4.2.3: MGF1 with the same hash, salt length = hash length.
-    return padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
-
-
 def sign(
     scheme: int,
     key: PrivateKey,
@@ -188,14 +235,14 @@ def sign(
     except IllegalParameter as exc:
         # Choosing a scheme our own key cannot make is a local bug.
         raise InternalError(exc.message) from None
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-        return key.sign(data)
-    assert info.hash is not None
-    hash_algorithm = info.hash
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(hash_algorithm))
-    pad = padding.PKCS1v15() if info.kind == "rsa_pkcs1" else _pss(hash_algorithm)
-    return key.sign(data, pad, hash_algorithm)
+    # _info_for checked that the key is of the scheme's kind, which picks the
+    # call (mypy cannot narrow the key's type from it, hence the ignores).
+    kind = info.kind
+    if kind in ("ed25519", "ed448"):
+        return key.sign(data)  # type: ignore[call-arg]
+    if kind == "ecdsa":
+        return key.sign(data, info.algorithm)  # type: ignore[call-arg, arg-type]
+    return key.sign(data, info.algorithm, info.hash)  # type: ignore[call-arg, arg-type]
 
 
 def verify(
@@ -215,17 +262,14 @@ def verify(
     4.4.3: "MUST terminate the handshake with a decrypt_error alert").
     """
     info = _info_for(scheme, key, rsa_pss_key=rsa_pss_key, tls13=tls13)
+    kind = info.kind  # _info_for checked that the key is of this kind
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(signature, data)
-            return
-        assert info.hash is not None
-        hash_algorithm = info.hash
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(hash_algorithm))
-            return
-        pad = padding.PKCS1v15() if info.kind == "rsa_pkcs1" else _pss(hash_algorithm)
-        key.verify(signature, data, pad, hash_algorithm)
+        if kind in ("ed25519", "ed448"):
+            key.verify(signature, data)  # type: ignore[call-arg]
+        elif kind == "ecdsa":
+            key.verify(signature, data, info.algorithm)  # type: ignore[call-arg, arg-type]
+        else:
+            key.verify(signature, data, info.algorithm, info.hash)  # type: ignore[call-arg, arg-type]
     except (InvalidSignature, ValueError):
         raise DecryptError(f"{what} signature does not verify ({_name(scheme)})") from None
 

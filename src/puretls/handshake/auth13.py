@@ -50,7 +50,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import PeerCertificateVerified
-from puretls.handshake.base import HandshakeIO, check_offered
+from puretls.handshake.base import HandshakeIO, check_offered, hello_extension
 from puretls.handshake.certcompress import (
     choose_algorithm,
     compress_certificate,
@@ -228,17 +228,17 @@ def select_certificate(
 
 def select_server_certificate(config: TLSConfig, hello: ClientHello) -> tuple[CertifiedKey, int]:
     """The server's chain for this ClientHello (RFC 8446 4.4.2.2), or the reason none fits."""
-    sig_ext = find_extension(hello.extensions, SignatureAlgorithms)
+    sig_ext = hello_extension(hello, SignatureAlgorithms)
     if sig_ext is None:
         raise MissingExtension("ClientHello has no signature_algorithms extension")
     if not config.certificates:
         raise TLSError(
             "server has no certificate configured", alert=AlertDescription.internal_error
         )
-    cert_ext = find_extension(hello.extensions, SignatureAlgorithmsCert)
-    sni = find_extension(hello.extensions, ServerName)
+    cert_ext = hello_extension(hello, SignatureAlgorithmsCert)
+    sni = hello_extension(hello, ServerName)
     name = sni.host_name if sni is not None else None
-    authorities = find_extension(hello.extensions, CertificateAuthorities)
+    authorities = hello_extension(hello, CertificateAuthorities)
     chosen = select_certificate(
         config.certificates,
         sig_ext.schemes,
@@ -281,7 +281,7 @@ def request_in_handshake(config: TLSConfig, hello: ClientHello) -> bool:
     """
     if not config.request_client_certificate:
         return False
-    offered = find_extension(hello.extensions, PostHandshakeAuth) is not None
+    offered = hello_extension(hello, PostHandshakeAuth) is not None
     return not (config.post_handshake_auth and offered)
 
 
@@ -322,7 +322,7 @@ def certificate_message(
 
 def server_staple(config: TLSConfig, hello: ClientHello, certified: CertifiedKey) -> bytes | None:
     """The OCSP response to staple for ``certified``, if the client asked (RFC 6066 8)."""
-    if find_extension(hello.extensions, StatusRequest) is None or not config.ocsp_responses:
+    if hello_extension(hello, StatusRequest) is None or not config.ocsp_responses:
         return None
     return config.ocsp_responses(certified.chain[0])
 
@@ -333,7 +333,7 @@ def server_certificate_message(
     """The server's Certificate, with an OCSP staple when asked and available."""
     staple = server_staple(config, hello, certified)
     io.negotiated.ocsp_response = staple
-    compress = find_extension(hello.extensions, CompressCertificate)
+    compress = hello_extension(hello, CompressCertificate)
     return certificate_message(
         config,
         certified,

@@ -9,14 +9,20 @@ the IO, then returns the next state (DESIGN.md, "Rules of the house").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from puretls.config import TLSConfig
 from puretls.crypto.suites import CipherSuiteInfo
 from puretls.enums import ExtensionType
 from puretls.errors import UnexpectedMessage, UnsupportedExtension
 from puretls.events import Event
-from puretls.messages import Extension, HandshakeMessage, NewSessionTicket
+from puretls.messages import (
+    ClientHello,
+    Extension,
+    HandshakeMessage,
+    NewSessionTicket,
+    find_extension,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -117,6 +123,37 @@ class State(Protocol):
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         """Process ``message`` (its wire bytes are ``raw``); return the next state."""
+
+
+# The extensions of the ClientHello being handled, by class.  A server asks
+# about fifteen of them (versions, SNI, PSK, groups, shares, ALPN, signature
+# algorithms, ...) in helpers spread over several modules, and a linear
+# find_extension walks the whole list for each one that is absent.  The index
+# of the last hello asked about is kept, keyed by the identity of its
+# extensions tuple, which the entry holds (so that identity cannot be reused
+# while it is there): one pass per hello, then one dict lookup per question.
+# Entries are immutable tuples swapped in whole, so threads at worst rebuild.
+_last_index: tuple[tuple[Extension, ...], dict[type, Extension]] = ((), {})
+
+_T = TypeVar("_T")
+
+
+def hello_extension(hello: ClientHello, cls: type[_T]) -> _T | None:
+    """What ``find_extension(hello.extensions, cls)`` finds, from an index.
+
+    Equivalent because no extension class derives from another; and the
+    first of two extensions of one class wins in both (RFC 8446 4.2 forbids
+    two, and the decoder rejects them, but a hook may build such a hello).
+    """
+    global _last_index
+    extensions = hello.extensions
+    last = _last_index
+    if last[0] is not extensions:
+        if type(extensions) is not tuple:  # a list can change under an index
+            return find_extension(extensions, cls)
+        last = (extensions, {type(e): e for e in reversed(extensions)})
+        _last_index = last
+    return last[1].get(cls)  # type: ignore[return-value]
 
 
 def unexpected(message: HandshakeMessage, state: object) -> UnexpectedMessage:

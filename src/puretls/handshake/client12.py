@@ -87,8 +87,16 @@ def offers_tls12(config: TLSConfig) -> bool:
 
 def offered_versions(config: TLSConfig) -> tuple[int, ...]:
     """supported_versions, best first (RFC 8446 4.2.1)."""
-    versions = [v for v in (_TLS13, TLS12) if config.min_version <= v <= config.max_version]
-    return tuple(versions)
+    low, high = config.min_version, config.max_version
+    return _VERSIONS[(low <= _TLS13 <= high, low <= TLS12 <= high)]
+
+
+_VERSIONS: dict[tuple[bool, bool], tuple[int, ...]] = {
+    (True, True): (_TLS13, TLS12),
+    (True, False): (_TLS13,),
+    (False, True): (TLS12,),
+    (False, False): (),
+}
 
 
 def offered_suites(config: TLSConfig) -> tuple[int, ...]:
@@ -102,17 +110,22 @@ def hello_extensions(config: TLSConfig) -> list[Extension]:
     """The TLS 1.2 extensions of our ClientHello (none if 1.2 is off)."""
     if not offers_tls12(config):
         return []
-    exts: list[Extension] = [
-        EcPointFormats(formats=(_UNCOMPRESSED,)),
-        ExtendedMasterSecret(),
-        # RFC 5746 3.4: an empty renegotiation_info signals secure renegotiation
-        # support; we never renegotiate, but servers expect the signal.
-        RenegotiationInfo(),
-    ]
     session = config.tls12_session
-    # RFC 5077 3.2: an empty SessionTicket asks for a ticket; ours resumes.
-    exts.append(SessionTicket(ticket=session.ticket if session is not None else b""))
-    return exts
+    if session is None:
+        return [*_TLS12_HELLO_EXTENSIONS, _ASK_FOR_TICKET]
+    return [*_TLS12_HELLO_EXTENSIONS, SessionTicket(ticket=session.ticket)]
+
+
+# Frozen values, the same in every ClientHello: made once.
+_TLS12_HELLO_EXTENSIONS: tuple[Extension, ...] = (
+    EcPointFormats(formats=(_UNCOMPRESSED,)),
+    ExtendedMasterSecret(),
+    # RFC 5746 3.4: an empty renegotiation_info signals secure renegotiation
+    # support; we never renegotiate, but servers expect the signal.
+    RenegotiationInfo(),
+)
+# RFC 5077 3.2: an empty SessionTicket asks for a ticket; ours resumes.
+_ASK_FOR_TICKET = SessionTicket(ticket=b"")
 
 
 def resumption_session_id(config: TLSConfig) -> bytes | None:

@@ -9,6 +9,7 @@ Certificate and CertificateVerify, its Finished, then send ours.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
@@ -82,33 +83,29 @@ class _Offer:
 
 def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) -> ClientHello:
     """RFC 8446 4.1.2; extension order is free except pre_shared_key last."""
-    exts: list[Extension] = []
-    name = config.server_name
-    # RFC 6066 3: literal IP addresses are not permitted in server_name.
-    if name and not is_ip_address(name):
-        exts.append(ServerName(host_name=name.rstrip(".")))
-    if config.max_version < TLS13:  # a TLS 1.2-only hello (client12)
-        exts += [
-            SupportedGroups(groups=config.groups),
-            SignatureAlgorithms(schemes=config.signature_schemes),
-        ]
-    else:
-        exts += [
-            SupportedVersions(versions=client12.offered_versions(config)),
-            SupportedGroups(groups=config.groups),
-            SignatureAlgorithms(schemes=config.signature_schemes),
+    settings = (
+        config.server_name,
+        config.max_version,
+        client12.offered_versions(config),
+        config.groups,
+        config.signature_schemes,
+        config.psk_key_exchange_modes,
+    )
+    try:
+        head, tail = _config_extensions(*settings)
+    except TypeError:  # a list where the config wants a tuple: not hashable, not cached
+        head, tail = _config_extensions.__wrapped__(*settings)
+    exts = list(head)
+    if config.max_version >= TLS13:
+        exts.append(
             KeyShare(
                 client_shares=tuple(
                     KeyShareEntry(group=g, key_exchange=kx.public_bytes())
                     for g, kx in offer.key_exchanges.items()
                 )
-            ),
-            # Without psk_key_exchange_modes a server must not send tickets
-            # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
-            PskKeyExchangeModes(
-                modes=config.psk_key_exchange_modes or (PskKeyExchangeMode.psk_dhe_ke,)
-            ),
-        ]
+            )
+        )
+    exts += tail
     exts += client12.hello_extensions(config)
     exts += auth13.client_hello_extensions(config)
     if config.alpn_protocols:
@@ -123,6 +120,36 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
         cipher_suites=offer.cipher_suites,
         extensions=tuple(exts),
     )
+
+
+@lru_cache(maxsize=64)
+def _config_extensions(
+    server_name: str | None,
+    max_version: int,
+    versions: tuple[int, ...],
+    groups: tuple[int, ...],
+    schemes: tuple[int, ...],
+    psk_modes: tuple[int, ...],
+) -> tuple[tuple[Extension, ...], tuple[Extension, ...]]:
+    """The ClientHello extensions before and after key_share that follow from
+    configuration alone.  They are frozen values, so they are made once per
+    distinct configuration and shared by its handshakes."""
+    head: list[Extension] = []
+    # RFC 6066 3: literal IP addresses are not permitted in server_name.
+    if server_name and not is_ip_address(server_name):
+        head.append(ServerName(host_name=server_name.rstrip(".")))
+    if max_version < TLS13:  # a TLS 1.2-only hello (client12)
+        head += [SupportedGroups(groups=groups), SignatureAlgorithms(schemes=schemes)]
+        return tuple(head), ()
+    head += [
+        SupportedVersions(versions=versions),
+        SupportedGroups(groups=groups),
+        SignatureAlgorithms(schemes=schemes),
+    ]
+    # Without psk_key_exchange_modes a server must not send tickets
+    # (RFC 8446 4.2.9); psk_dhe_ke keeps resumption forward secret.
+    modes = PskKeyExchangeModes(modes=psk_modes or (PskKeyExchangeMode.psk_dhe_ke,))
+    return tuple(head), (modes,)
 
 
 def _send_client_hello(

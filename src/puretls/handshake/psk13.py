@@ -21,7 +21,7 @@ from puretls.crypto import key_schedule as ks
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
 from puretls.enums import ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import DecodeError, IllegalParameter, MissingExtension
-from puretls.handshake.base import HandshakeIO
+from puretls.handshake.base import HandshakeIO, hello_extension
 from puretls.messages import (
     ClientHello,
     EarlyData,
@@ -238,12 +238,12 @@ class AcceptedPsk:
 
 
 def _choose_mode(config: TLSConfig, hello: ClientHello) -> int | None:
-    modes_ext = find_extension(hello.extensions, PskKeyExchangeModes)
+    modes_ext = hello_extension(hello, PskKeyExchangeModes)
     if modes_ext is None:
         # RFC 8446 4.2.9: a PSK without modes is a protocol violation.
         raise MissingExtension("ClientHello offers a PSK without psk_key_exchange_modes")
     modes = modes_ext.modes
-    has_share = find_extension(hello.extensions, KeyShare) is not None
+    has_share = hello_extension(hello, KeyShare) is not None
     if PskKeyExchangeMode.psk_dhe_ke in modes and has_share:
         return PskKeyExchangeMode.psk_dhe_ke
     if PskKeyExchangeMode.psk_ke in modes and config.allow_psk_ke:
@@ -293,17 +293,23 @@ def server_select(
     io: HandshakeIO,
     hello: ClientHello,
     raw: bytes,
-    suites: list[CipherSuiteInfo],
+    suites: list[CipherSuiteInfo] | None,
     transcript: Transcript | None,
 ) -> AcceptedPsk | None:
-    """Choose a PSK (and a suite of its hash) from the ClientHello, or None."""
-    offered = find_extension(hello.extensions, PreSharedKey)
+    """Choose a PSK (and a suite of its hash) from the ClientHello, or None.
+
+    ``suites`` are those the PSK may use; None means every TLS 1.3 suite we
+    share with the client (worked out only when a PSK is offered).
+    """
+    offered = hello_extension(hello, PreSharedKey)
     if offered is None:
         return None
     config = io.config
     mode = _choose_mode(config, hello)
     if mode is None:
         return None
+    if suites is None:
+        suites = mutual_suites(config, hello)
     now = config.time()
     external = {p.wire_identity(): p for p in config.external_psks}
     for index, identity in enumerate(offered.identities):
@@ -341,9 +347,7 @@ def server_select(
             state=state,
             client_age_ms=client_age,
             early_data_offered=(
-                index == 0
-                and transcript is None
-                and find_extension(hello.extensions, EarlyData) is not None
+                index == 0 and transcript is None and hello_extension(hello, EarlyData) is not None
             ),
         )
     return None

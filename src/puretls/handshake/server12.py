@@ -40,7 +40,7 @@ from puretls.errors import (
 )
 from puretls.events import HandshakeComplete
 from puretls.handshake import auth13, tickets12
-from puretls.handshake.base import HandshakeIO, State, unexpected
+from puretls.handshake.base import HandshakeIO, State, hello_extension, unexpected
 from puretls.handshake.common12 import (
     TLS12,
     VERSION_NAME,
@@ -75,7 +75,6 @@ from puretls.messages import (
     StatusRequest,
     SupportedGroups,
     SupportedVersions,
-    find_extension,
 )
 from puretls.transcript import Transcript
 
@@ -86,13 +85,13 @@ _SESSION_ID_LENGTH = 32
 
 def wants_tls12(config: TLSConfig, hello: ClientHello) -> bool:
     """Whether this ClientHello is for the TLS 1.2 (or older) server."""
-    versions = find_extension(hello.extensions, SupportedVersions)
+    versions = hello_extension(hello, SupportedVersions)
     return config.max_version < _TLS13 or versions is None or _TLS13 not in versions.versions
 
 
 def _check_version(config: TLSConfig, hello: ClientHello) -> None:
     """RFC 5246 E.1 and RFC 8996: TLS 1.2 or nothing; RFC 7507 fallback check."""
-    versions = find_extension(hello.extensions, SupportedVersions)
+    versions = hello_extension(hello, SupportedVersions)
     if versions is not None:
         offers_tls12 = TLS12 in versions.versions
         client_max = max(versions.versions, default=0)
@@ -117,7 +116,7 @@ def _check_version(config: TLSConfig, hello: ClientHello) -> None:
 
 
 def _client_groups(hello: ClientHello) -> tuple[int, ...]:
-    groups = find_extension(hello.extensions, SupportedGroups)
+    groups = hello_extension(hello, SupportedGroups)
     # RFC 8422 4: without supported_groups the client accepts any curve;
     # secp256r1 is the one everyone implements.
     return groups.groups if groups is not None else (NamedGroup.secp256r1,)
@@ -133,7 +132,7 @@ class _Choice:
 
 def _choose(config: TLSConfig, hello: ClientHello) -> _Choice:
     """Our preference among the client's TLS 1.2 suites that we can serve."""
-    sig = find_extension(hello.extensions, SignatureAlgorithms)
+    sig = hello_extension(hello, SignatureAlgorithms)
     # RFC 5246 7.4.1.4.1: without signature_algorithms a client means SHA-1,
     # which RFC 9155 forbids; such a client gets no ECDHE suite.
     peer_schemes = sig.schemes if sig is not None else ()
@@ -169,7 +168,7 @@ def _choose(config: TLSConfig, hello: ClientHello) -> _Choice:
 
 
 def _apply_sni(io: HandshakeIO, hello: ClientHello) -> bool:
-    sni = find_extension(hello.extensions, ServerName)
+    sni = hello_extension(hello, ServerName)
     name = sni.host_name if sni is not None else None
     io.negotiated.server_name = name
     callback = io.config.sni_callback
@@ -181,7 +180,7 @@ def _apply_sni(io: HandshakeIO, hello: ClientHello) -> bool:
 
 
 def _choose_alpn(config: TLSConfig, hello: ClientHello) -> bytes | None:
-    alpn = find_extension(hello.extensions, ALPN)
+    alpn = hello_extension(hello, ALPN)
     if alpn is None or not config.alpn_protocols:
         return None
     for protocol in config.alpn_protocols:
@@ -194,7 +193,7 @@ def handle_client_hello(hello: ClientHello, raw: bytes, io: HandshakeIO) -> Stat
     """Answer a ClientHello that will get TLS 1.2 (RFC 5246 7.4.1.2, 7.4.1.3)."""
     config = io.config
     _check_version(config, hello)
-    reneg = find_extension(hello.extensions, RenegotiationInfo)
+    reneg = hello_extension(hello, RenegotiationInfo)
     if reneg is not None:
         check_renegotiation_info(reneg.renegotiated_connection)
     secure_reneg = (
@@ -202,7 +201,7 @@ def handle_client_hello(hello: ClientHello, raw: bytes, io: HandshakeIO) -> Stat
     )
     sni = _apply_sni(io, hello)
     config = io.config
-    ems = find_extension(hello.extensions, ExtendedMasterSecret) is not None
+    ems = hello_extension(hello, ExtendedMasterSecret) is not None
     negotiated = io.negotiated
     negotiated.client_random = hello.random
     negotiated.version = VERSION_NAME
@@ -232,7 +231,7 @@ def handle_client_hello(hello: ClientHello, raw: bytes, io: HandshakeIO) -> Stat
             "set require_extended_master_secret=False to allow such clients"
         )
     choice = _choose(config, hello)
-    if choice.group is not None and find_extension(hello.extensions, EcPointFormats) is not None:
+    if choice.group is not None and hello_extension(hello, EcPointFormats) is not None:
         extensions.append(EcPointFormats(formats=(_UNCOMPRESSED,)))
     if sni:
         extensions.append(ServerName())

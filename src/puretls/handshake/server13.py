@@ -21,7 +21,7 @@ from puretls.crypto.signatures import (
     verify,
 )
 from puretls.crypto.suites import CipherSuiteInfo, suite_info
-from puretls.enums import ExtensionType, KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
+from puretls.enums import KeyUpdateRequest, ProtocolVersion, PskKeyExchangeMode
 from puretls.errors import (
     HandshakeFailure,
     IllegalParameter,
@@ -32,7 +32,7 @@ from puretls.errors import (
 )
 from puretls.events import HandshakeComplete
 from puretls.handshake import auth13, early_data, psk13, server12
-from puretls.handshake.base import HandshakeIO, State, unexpected
+from puretls.handshake.base import HandshakeIO, State, hello_extension, unexpected
 from puretls.handshake.common13 import handle_key_update
 from puretls.messages import (
     ALPN,
@@ -48,6 +48,7 @@ from puretls.messages import (
     KeyShare,
     KeyShareEntry,
     KeyUpdate,
+    PostHandshakeAuth,
     PreSharedKey,
     PskKeyExchangeModes,
     ServerHello,
@@ -56,11 +57,15 @@ from puretls.messages import (
     SupportedVersions,
     decode_server_hello,
     find_extension,
-    has_extension,
 )
 from puretls.transcript import Transcript
 
 TLS13 = ProtocolVersion.TLSv1_3
+
+# Extensions with the same value in every handshake: frozen, so made once.
+_SELECTED_TLS13 = SupportedVersions(selected=TLS13)  # RFC 8446 4.2.1
+_SNI_ACKNOWLEDGED = ServerName()  # RFC 6066 3: empty in EncryptedExtensions
+_EARLY_DATA_ACCEPTED = EarlyData()  # RFC 8446 4.2.10: empty in EncryptedExtensions
 
 
 @dataclass(slots=True, kw_only=True)
@@ -91,7 +96,7 @@ class _Choice:
 
 def _check_versions(hello: ClientHello) -> None:
     """RFC 8446 4.2.1: TLS 1.3 is negotiated only through supported_versions."""
-    versions = find_extension(hello.extensions, SupportedVersions)
+    versions = hello_extension(hello, SupportedVersions)
     if versions is None or TLS13 not in versions.versions:
         raise ProtocolVersionError("client does not offer TLS 1.3")
     if hello.legacy_compression_methods != b"\x00":
@@ -110,8 +115,8 @@ def _choose_suite(config: TLSConfig, hello: ClientHello) -> CipherSuiteInfo:
 
 def _choose_group(config: TLSConfig, hello: ClientHello) -> tuple[int, KeyShareEntry | None]:
     """Prefer a group the client sent a share for; otherwise retry (RFC 8446 4.1.1)."""
-    groups_ext = find_extension(hello.extensions, SupportedGroups)
-    share_ext = find_extension(hello.extensions, KeyShare)
+    groups_ext = hello_extension(hello, SupportedGroups)
+    share_ext = hello_extension(hello, KeyShare)
     if groups_ext is None or share_ext is None:
         # RFC 8446 9.2: both are mandatory for (EC)DHE.
         missing = "supported_groups" if groups_ext is None else "key_share"
@@ -133,7 +138,7 @@ def _choose_group(config: TLSConfig, hello: ClientHello) -> tuple[int, KeyShareE
 
 def _choose_alpn(config: TLSConfig, hello: ClientHello) -> bytes | None:
     """RFC 7301 3.2: our preference among the client's; no overlap is fatal."""
-    alpn = find_extension(hello.extensions, ALPN)
+    alpn = hello_extension(hello, ALPN)
     if alpn is None or not config.alpn_protocols:
         return None
     for protocol in config.alpn_protocols:
@@ -148,7 +153,7 @@ def _choose_alpn(config: TLSConfig, hello: ClientHello) -> bytes | None:
 
 def _apply_sni(io: HandshakeIO, hello: ClientHello) -> bool:
     """Record the client's server_name and let the application switch configs."""
-    sni = find_extension(hello.extensions, ServerName)
+    sni = hello_extension(hello, ServerName)
     name = sni.host_name if sni is not None else None
     io.negotiated.server_name = name
     callback = io.config.sni_callback
@@ -185,8 +190,7 @@ class ExpectClientHello:
 
     def _choose(self, io: HandshakeIO, hello: ClientHello, raw: bytes) -> _Choice:
         if self.retry is None:
-            suites = psk13.mutual_suites(io.config, hello)
-            psk = psk13.server_select(io, hello, raw, suites, None)
+            psk = psk13.server_select(io, hello, raw, None, None)
             suite = psk.suite if psk is not None else _choose_suite(io.config, hello)
             if psk is not None and psk.mode == PskKeyExchangeMode.psk_ke:
                 return _Choice(suite=suite, group=0, client_share=None, psk=psk)
@@ -204,14 +208,14 @@ class ExpectClientHello:
             raise IllegalParameter("second ClientHello changed legacy_session_id")
         if retry.suite.suite not in hello.cipher_suites:
             raise IllegalParameter("second ClientHello dropped the cipher suite we selected")
-        cookie = find_extension(hello.extensions, Cookie)
+        cookie = hello_extension(hello, Cookie)
         if cookie is None or cookie.cookie != retry.cookie:
             raise IllegalParameter("second ClientHello does not echo our cookie")
-        share_ext = find_extension(hello.extensions, KeyShare)
+        share_ext = hello_extension(hello, KeyShare)
         shares = share_ext.client_shares if share_ext else ()
         if len(shares) != 1 or shares[0].group != retry.group:
             raise IllegalParameter("second ClientHello lacks the one key share we asked for")
-        if find_extension(hello.extensions, EarlyData) is not None:
+        if hello_extension(hello, EarlyData) is not None:
             # RFC 8446 4.2.10: no early data after a HelloRetryRequest.
             raise IllegalParameter("second ClientHello offers early data")
         return _Choice(suite=retry.suite, group=retry.group, client_share=shares[0])
@@ -228,7 +232,7 @@ class ExpectClientHello:
             cipher_suite=choice.suite.suite,
             extensions=(
                 KeyShare(selected_group=choice.group),
-                SupportedVersions(selected=TLS13),
+                _SELECTED_TLS13,
                 Cookie(cookie=cookie),
             ),
         )
@@ -245,7 +249,7 @@ class ExpectClientHello:
         io.negotiated.hello_retry_request = True
         if hello.legacy_session_id:
             io.send_change_cipher_spec()
-        if find_extension(hello.extensions, EarlyData) is not None:
+        if hello_extension(hello, EarlyData) is not None:
             # RFC 8446 4.2.10: early data records follow; skip them.
             io.skip_early_data(True)
         retry = _Retry(
@@ -267,9 +271,8 @@ class ExpectClientHello:
         config = io.config
         psk = choice.psk
         chosen = None if psk is not None else auth13.select_server_certificate(config, hello)
-        io.negotiated.post_handshake_auth = has_extension(
-            hello.extensions, ExtensionType.post_handshake_auth
-        )
+        # RFC 8446 4.2.6 (the decoder always reads it as PostHandshakeAuth).
+        io.negotiated.post_handshake_auth = hello_extension(hello, PostHandshakeAuth) is not None
         alpn = _choose_alpn(config, hello)
         sh_extensions: list[Extension] = []
         if psk is not None:
@@ -280,7 +283,7 @@ class ExpectClientHello:
             shared_secret = kx.exchange(choice.client_share.key_exchange)
             entry = KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
             sh_extensions.append(KeyShare(server_share=entry))
-        sh_extensions.append(SupportedVersions(selected=TLS13))
+        sh_extensions.append(_SELECTED_TLS13)
         suite = choice.suite
         server_hello = ServerHello(
             random=config.rng(32),
@@ -316,11 +319,11 @@ class ExpectClientHello:
 
         extensions: list[Extension] = []
         if sni_acknowledged:
-            extensions.append(ServerName())
+            extensions.append(_SNI_ACKNOWLEDGED)
         if alpn is not None:
             extensions.append(ALPN(protocols=(alpn,)))
         if accept_early:
-            extensions.append(EarlyData())
+            extensions.append(_EARLY_DATA_ACCEPTED)
         transcript.update(io.send_handshake(EncryptedExtensions(extensions=tuple(extensions))))
         request_certificate = chosen is not None and auth13.request_in_handshake(config, hello)
         if chosen is not None:  # RFC 8446 2.2: a PSK handshake sends no certificate
@@ -357,7 +360,7 @@ class ExpectClientHello:
             server_app=server_app,
             exporter=exporter,
             # RFC 8446 4.6.1: tickets only for a client that sent psk modes.
-            send_tickets=find_extension(hello.extensions, PskKeyExchangeModes) is not None,
+            send_tickets=hello_extension(hello, PskKeyExchangeModes) is not None,
         )
         next_state: State = (
             ExpectClientCertificate(ctx=ctx)
@@ -369,7 +372,7 @@ class ExpectClientHello:
             return early_data.server_read_early_data(
                 io, psk, suite, raw, transcript, client_hs, next_state
             )
-        if find_extension(hello.extensions, EarlyData) is not None:
+        if hello_extension(hello, EarlyData) is not None:
             # RFC 8446 4.2.10: 0-RTT refused; skip what we cannot decrypt.
             io.skip_early_data(True)
         return next_state

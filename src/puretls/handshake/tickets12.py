@@ -27,14 +27,13 @@ from __future__ import annotations
 from puretls._codec import Reader, Writer
 from puretls.config import TLSConfig
 from puretls.errors import DecodeError
-from puretls.handshake.base import HandshakeIO
+from puretls.handshake.base import HandshakeIO, hello_extension
 from puretls.handshake.session12 import TLS12Session
 from puretls.messages import (
     ClientHello,
     ExtendedMasterSecret,
     NewSessionTicket12,
     SessionTicket,
-    find_extension,
 )
 from puretls.transcript import Transcript
 
@@ -102,14 +101,12 @@ def client_wants_ticket(config: TLSConfig, hello: ClientHello) -> bool:
     ``session_tickets`` (the stdlib's ``num_tickets``) is the one switch for
     both versions: 0 turns tickets off in TLS 1.3 and TLS 1.2 alike.
     """
-    return config.session_tickets > 0 and (
-        find_extension(hello.extensions, SessionTicket) is not None
-    )
+    return config.session_tickets > 0 and (hello_extension(hello, SessionTicket) is not None)
 
 
 def presented_ticket(hello: ClientHello) -> bytes:
     """The ticket in the ClientHello's session_ticket extension (empty: none)."""
-    ext = find_extension(hello.extensions, SessionTicket)
+    ext = hello_extension(hello, SessionTicket)
     return ext.ticket if ext is not None else b""
 
 
@@ -158,7 +155,7 @@ def open_ticket(io: HandshakeIO, hello: ClientHello, ticket: bytes) -> TLS12Sess
 
 
 def offers_ems(hello: ClientHello) -> bool:
-    return find_extension(hello.extensions, ExtendedMasterSecret) is not None
+    return hello_extension(hello, ExtendedMasterSecret) is not None
 
 
 def send_ticket(io: HandshakeIO, transcript: Transcript, session: TLS12Session) -> None:
