@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import inspect
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puretls._codec import Reader, Writer
+from puretls._codec import Reader, Writer, decoded_constructor
 from puretls.errors import DecodeError
 
 SIZES = st.sampled_from([1, 2, 3])
@@ -132,3 +134,60 @@ def test_typed_bodies_on_arbitrary_input_raise_only_decode_error(encoded: bytes)
     with contextlib.suppress(DecodeError):
         for _ in r.typed_bodies():
             r.rest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Sample:
+    number: int
+    data: bytes = b"default"
+    items: tuple[int, ...] = ()
+
+
+@given(number=st.integers(), data=st.binary(max_size=8), items=st.lists(st.integers()))
+def test_decoded_constructor_builds_what_the_class_builds(
+    number: int, data: bytes, items: list[int]
+) -> None:
+    make = decoded_constructor(_Sample)
+    made = make(number=number, data=data, items=tuple(items))
+    usual = _Sample(number=number, data=data, items=tuple(items))
+    assert type(made) is _Sample
+    assert made == usual
+    assert hash(made) == hash(usual)
+    assert repr(made) == repr(usual)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.number = 0  # type: ignore[misc]
+
+
+def test_decoded_constructor_keeps_the_keyword_only_fields_and_defaults() -> None:
+    make = decoded_constructor(_Sample)
+    assert make(number=1) == _Sample(number=1)
+    parameters = inspect.signature(make).parameters
+    assert list(parameters) == [f.name for f in dataclasses.fields(_Sample)]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+    with pytest.raises(TypeError):
+        make(1)
+    with pytest.raises(TypeError):
+        make(data=b"")  # the required field is still required
+    with pytest.raises(TypeError):
+        make(number=1, colour=2)
+
+
+def test_decoded_constructor_refuses_classes_it_would_build_differently() -> None:
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class NoSlots:
+        number: int
+
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class Factory:
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class PostInit:
+        number: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (NoSlots, Factory, PostInit, int):
+        with pytest.raises(TypeError):
+            decoded_constructor(cls)

@@ -373,3 +373,23 @@ def test_find_and_has_extension() -> None:
     assert has_extension(exts, ET.server_name)
     assert has_extension(exts, 0x1A1A)
     assert not has_extension(exts, ET.key_share)
+
+
+def test_decoders_build_every_field_of_their_extension() -> None:
+    # The decoders' constructors take exactly the dataclass fields, so a field
+    # added later cannot be left unset on the decode path.
+    import dataclasses
+    import inspect
+
+    from puretls.messages import extensions
+
+    makers = {
+        name: value
+        for name, value in vars(extensions).items()
+        if name.startswith("_new_") and callable(value)
+    }
+    assert len(makers) >= 20
+    for maker in makers.values():
+        built = maker.__globals__["_cls"]
+        fields = [f.name for f in dataclasses.fields(built)]
+        assert list(inspect.signature(maker).parameters) == fields

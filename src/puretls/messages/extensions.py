@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeVar, final
 
-from puretls._codec import Reader, Writer, illegal, length_prefix
+from puretls._codec import Reader, Writer, decoded_constructor, illegal, length_prefix
 from puretls.enums import CertificateStatusType, ExtensionType, HandshakeType, NameType
 from puretls.errors import DecodeError
 
@@ -100,7 +100,7 @@ class ServerName:
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         if ctx != _CH:
             _empty(r, "server_name")
-            return cls()
+            return _new_server_name()
         names: list[str] = []
         with r.block(2, 1, what="server_name_list") as lst:
             while not lst.at_end():
@@ -109,7 +109,7 @@ class ServerName:
         # type defined, so the list holds exactly one entry.
         if len(names) != 1:
             raise DecodeError("server_name_list must hold exactly one host_name")
-        return cls(host_name=names[0])
+        return _new_server_name(host_name=names[0])
 
 
 def _decode_server_name_entry(r: Reader) -> str:
@@ -141,7 +141,7 @@ class SupportedGroups:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(groups=r.list_u16(2, 2, what="named_group_list"))
+        return _new_supported_groups(groups=r.list_u16(2, 2, what="named_group_list"))
 
 
 @final
@@ -157,7 +157,9 @@ class SignatureAlgorithms:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(schemes=r.list_u16(2, 2, 0xFFFE, what="supported_signature_algorithms"))
+        return _new_signature_algorithms(
+            schemes=r.list_u16(2, 2, 0xFFFE, what="supported_signature_algorithms")
+        )
 
 
 @final
@@ -173,7 +175,9 @@ class SignatureAlgorithmsCert:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(schemes=r.list_u16(2, 2, 0xFFFE, what="supported_signature_algorithms"))
+        return _new_signature_algorithms_cert(
+            schemes=r.list_u16(2, 2, 0xFFFE, what="supported_signature_algorithms")
+        )
 
 
 @final
@@ -194,8 +198,8 @@ class SupportedVersions:
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         if ctx == _CH:
-            return cls(versions=r.list_u16(1, 2, 254, what="versions"))
-        return cls(selected=r.u16())
+            return _new_supported_versions(versions=r.list_u16(1, 2, 254, what="versions"))
+        return _new_supported_versions(selected=r.u16())
 
 
 # ---------------------------------------------------------------------------
@@ -243,9 +247,9 @@ class KeyShare:
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         if ctx == _HRR:
-            return cls(selected_group=r.u16())
+            return _new_key_share(selected_group=r.u16())
         if ctx != _CH:
-            return cls(server_share=KeyShareEntry.decode(r))
+            return _new_key_share(server_share=KeyShareEntry.decode(r))
         shares: list[KeyShareEntry] = []
         with r.block(2, what="client_shares") as lst:
             while not lst.at_end():
@@ -253,7 +257,7 @@ class KeyShare:
         # RFC 8446 4.2.8: clients MUST NOT offer two shares for one group.
         if len({s.group for s in shares}) != len(shares):
             raise illegal("duplicate group in client_shares")
-        return cls(client_shares=tuple(shares))
+        return _new_key_share(client_shares=tuple(shares))
 
 
 # ---------------------------------------------------------------------------
@@ -282,7 +286,7 @@ class ALPN:
         # RFC 7301 3.1: the server's list MUST contain exactly one protocol.
         if ctx != _CH and len(names) != 1:
             raise DecodeError("server ALPN must name exactly one protocol")
-        return cls(protocols=tuple(names))
+        return _new_alpn(protocols=tuple(names))
 
 
 # ---------------------------------------------------------------------------
@@ -302,7 +306,7 @@ class Cookie:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(cookie=r.opaque(2, 1, what="cookie"))
+        return _new_cookie(cookie=r.opaque(2, 1, what="cookie"))
 
 
 @final
@@ -318,7 +322,7 @@ class PskKeyExchangeModes:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(modes=r.list_u8(1, 1, what="ke_modes"))
+        return _new_psk_key_exchange_modes(modes=r.list_u8(1, 1, what="ke_modes"))
 
 
 @final
@@ -338,7 +342,7 @@ class RecordSizeLimit:
         # RFC 8449 4: a value below 64 MUST be answered with illegal_parameter.
         if limit < 64:
             raise illegal(f"record_size_limit {limit} is below 64")
-        return cls(limit=limit)
+        return _new_record_size_limit(limit=limit)
 
 
 @final
@@ -358,7 +362,7 @@ class Padding:
         # RFC 7685 3: the body MUST be all zero; anything else is malformed.
         if any(data):
             raise DecodeError("padding extension holds non-zero bytes")
-        return cls(length=len(data))
+        return _new_padding(length=len(data))
 
 
 @final
@@ -374,7 +378,7 @@ class PostHandshakeAuth:
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         _empty(r, "post_handshake_auth")
-        return cls()
+        return _new_post_handshake_auth()
 
 
 @final
@@ -396,7 +400,7 @@ class CertificateAuthorities:
         with r.block(2, 3, what="authorities") as lst:
             while not lst.at_end():
                 names.append(lst.opaque(2, 1, what="DistinguishedName"))
-        return cls(authorities=tuple(names))
+        return _new_certificate_authorities(authorities=tuple(names))
 
 
 @final
@@ -412,7 +416,7 @@ class CompressCertificate:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(algorithms=r.list_u16(1, 2, 0xFE, what="algorithms"))
+        return _new_compress_certificate(algorithms=r.list_u16(1, 2, 0xFE, what="algorithms"))
 
 
 # ---------------------------------------------------------------------------
@@ -465,7 +469,7 @@ class PreSharedKey:
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         if ctx != _CH:
-            return cls(selected_identity=r.u16())
+            return _new_pre_shared_key(selected_identity=r.u16())
         identities: list[PskIdentity] = []
         with r.block(2, 7, what="identities") as lst:
             while not lst.at_end():
@@ -477,7 +481,7 @@ class PreSharedKey:
         # RFC 8446 4.2.11: one binder per identity, else illegal_parameter.
         if len(binders) != len(identities):
             raise illegal("pre_shared_key binder count differs from identity count")
-        return cls(identities=tuple(identities), binders=tuple(binders))
+        return _new_pre_shared_key(identities=tuple(identities), binders=tuple(binders))
 
 
 @final
@@ -495,9 +499,9 @@ class EarlyData:
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         if ctx == _NST:
-            return cls(max_early_data_size=r.u32())
+            return _new_early_data(max_early_data_size=r.u32())
         _empty(r, "early_data")
-        return cls()
+        return _new_early_data()
 
 
 # ---------------------------------------------------------------------------
@@ -529,13 +533,13 @@ class StatusRequest:
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         if ctx == _CT:
             _expect_ocsp(r)
-            return cls(ocsp_response=r.opaque(3, 1, what="OCSPResponse"))
+            return _new_status_request(ocsp_response=r.opaque(3, 1, what="OCSPResponse"))
         if ctx != _CH:
             _empty(r, "status_request")
-            return cls()
+            return _new_status_request()
         _expect_ocsp(r)
         responders = r.opaque(2, what="responder_id_list")
-        return cls(responder_id_list=responders, request_extensions=r.opaque(2))
+        return _new_status_request(responder_id_list=responders, request_extensions=r.opaque(2))
 
 
 def _expect_ocsp(r: Reader) -> None:
@@ -561,7 +565,7 @@ class ExtendedMasterSecret:
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
         _empty(r, "extended_master_secret")
-        return cls()
+        return _new_extended_master_secret()
 
 
 @final
@@ -577,7 +581,9 @@ class RenegotiationInfo:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(renegotiated_connection=r.opaque(1, what="renegotiated_connection"))
+        return _new_renegotiation_info(
+            renegotiated_connection=r.opaque(1, what="renegotiated_connection")
+        )
 
 
 @final
@@ -593,7 +599,7 @@ class EcPointFormats:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(formats=r.list_u8(1, 1, what="ec_point_format_list"))
+        return _new_ec_point_formats(formats=r.list_u8(1, 1, what="ec_point_format_list"))
 
 
 @final
@@ -609,7 +615,7 @@ class SessionTicket:
 
     @classmethod
     def decode_body(cls, r: Reader, ctx: HandshakeType) -> Self:
-        return cls(ticket=r.rest())
+        return _new_session_ticket(ticket=r.rest())
 
 
 # ---------------------------------------------------------------------------
@@ -812,3 +818,28 @@ def find_extension(exts: Sequence[Extension], cls: type[T]) -> T | None:
 def has_extension(exts: Sequence[Extension], ext_type: int) -> bool:
     """Whether an extension with code point ``ext_type`` is present (known or not)."""
     return any(ext.ext_type == ext_type for ext in exts)
+
+
+# Decoders build their values without the cost of a class call (the values
+# are the same frozen dataclasses; see puretls._codec.decoded_constructor).
+_new_server_name = decoded_constructor(ServerName)
+_new_supported_groups = decoded_constructor(SupportedGroups)
+_new_signature_algorithms = decoded_constructor(SignatureAlgorithms)
+_new_signature_algorithms_cert = decoded_constructor(SignatureAlgorithmsCert)
+_new_supported_versions = decoded_constructor(SupportedVersions)
+_new_key_share = decoded_constructor(KeyShare)
+_new_alpn = decoded_constructor(ALPN)
+_new_cookie = decoded_constructor(Cookie)
+_new_psk_key_exchange_modes = decoded_constructor(PskKeyExchangeModes)
+_new_record_size_limit = decoded_constructor(RecordSizeLimit)
+_new_padding = decoded_constructor(Padding)
+_new_post_handshake_auth = decoded_constructor(PostHandshakeAuth)
+_new_certificate_authorities = decoded_constructor(CertificateAuthorities)
+_new_compress_certificate = decoded_constructor(CompressCertificate)
+_new_pre_shared_key = decoded_constructor(PreSharedKey)
+_new_early_data = decoded_constructor(EarlyData)
+_new_status_request = decoded_constructor(StatusRequest)
+_new_extended_master_secret = decoded_constructor(ExtendedMasterSecret)
+_new_renegotiation_info = decoded_constructor(RenegotiationInfo)
+_new_ec_point_formats = decoded_constructor(EcPointFormats)
+_new_session_ticket = decoded_constructor(SessionTicket)
