@@ -539,3 +539,19 @@ def test_mutated_vectors_raise_only_tls_errors(vector: tuple[str, bytes], data: 
         i = data.draw(st.integers(0, len(body)))
         body[i:i] = data.draw(st.binary(min_size=1, max_size=3))
     _check_only_tls_errors(full[0], bytes(body))
+
+
+def test_decoders_build_every_field_of_their_message() -> None:
+    # The decoders' constructors take exactly the dataclass fields, so a field
+    # added later cannot be left unset on the decode path.
+    import dataclasses
+    import inspect
+
+    from puretls.messages import handshake
+
+    makers = [v for k, v in vars(handshake).items() if k.startswith("_new_") and callable(v)]
+    assert len(makers) >= 13
+    for maker in makers:
+        built = maker.__globals__["_cls"]
+        fields = [f.name for f in dataclasses.fields(built)]
+        assert list(inspect.signature(maker).parameters) == fields

@@ -206,6 +206,7 @@ class SupportedVersions:
 # key_share (RFC 8446 4.2.8)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyShareEntry:
     """``struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry``."""
@@ -220,7 +221,7 @@ class KeyShareEntry:
     @classmethod
     def decode(cls, r: Reader) -> Self:
         group = r.u16()
-        return cls(group=group, key_exchange=r.opaque(2, 1, what="key_exchange"))
+        return _new_key_share_entry(group=group, key_exchange=r.opaque(2, 1, what="key_exchange"))
 
 
 @final
@@ -423,6 +424,7 @@ class CompressCertificate:
 # pre_shared_key (RFC 8446 4.2.11)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PskIdentity:
     """``struct { opaque identity<1..2^16-1>; uint32 obfuscated_ticket_age; }``."""
@@ -437,7 +439,7 @@ class PskIdentity:
     @classmethod
     def decode(cls, r: Reader) -> Self:
         identity = r.opaque(2, 1, what="PskIdentity.identity")
-        return cls(identity=identity, obfuscated_ticket_age=r.u32())
+        return _new_psk_identity(identity=identity, obfuscated_ticket_age=r.u32())
 
 
 @final
@@ -843,3 +845,5 @@ _new_extended_master_secret = decoded_constructor(ExtendedMasterSecret)
 _new_renegotiation_info = decoded_constructor(RenegotiationInfo)
 _new_ec_point_formats = decoded_constructor(EcPointFormats)
 _new_session_ticket = decoded_constructor(SessionTicket)
+_new_key_share_entry = decoded_constructor(KeyShareEntry)
+_new_psk_identity = decoded_constructor(PskIdentity)

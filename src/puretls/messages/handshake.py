@@ -14,9 +14,9 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, final
 
-from puretls._codec import Reader, Writer, framed, illegal, length_prefix
+from puretls._codec import Reader, Writer, decoded_constructor, framed, illegal, length_prefix
 from puretls.enums import ExtensionType, HandshakeType, KeyUpdateRequest
 from puretls.errors import DecodeError, UnexpectedMessage
 from puretls.messages.compressed_certificate import CompressedCertificate
@@ -94,6 +94,7 @@ def _optional_encode(w: Writer, exts: tuple[Extension, ...], ctx: HandshakeType)
 # ClientHello (RFC 8446 4.1.2)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClientHello:
     msg_type: ClassVar[HandshakeType] = _HT.client_hello
@@ -117,7 +118,7 @@ class ClientHello:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
-        msg = cls(
+        msg = _new_client_hello(
             legacy_version=r.u16(),
             random=_random(r),
             legacy_session_id=r.opaque(1, 0, 32, what="legacy_session_id"),
@@ -202,6 +203,7 @@ def _decode_server_hello_fields(body: bytes, ctx: HandshakeType) -> dict[str, An
     return fields
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerHello:
     msg_type: ClassVar[HandshakeType] = _HT.server_hello
@@ -218,9 +220,10 @@ class ServerHello:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         """Decode as a ServerHello whatever the random; see :func:`decode_server_hello`."""
-        return cls(**_decode_server_hello_fields(body, _SH))
+        return _new_server_hello(**_decode_server_hello_fields(body, _SH))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HelloRetryRequest:
     """A ServerHello with ``random == HRR_RANDOM``; its wire type is server_hello."""
@@ -238,7 +241,7 @@ class HelloRetryRequest:
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        return cls(**_decode_server_hello_fields(body, _HRR))
+        return _new_hello_retry_request(**_decode_server_hello_fields(body, _HRR))
 
 
 def decode_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
@@ -252,6 +255,7 @@ def decode_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
 # Server parameters and authentication (RFC 8446 4.3, 4.4)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EncryptedExtensions:
     msg_type: ClassVar[HandshakeType] = _HT.encrypted_extensions
@@ -265,11 +269,12 @@ class EncryptedExtensions:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
-        msg = cls(extensions=decode_extensions(r, _EE))
+        msg = _new_encrypted_extensions(extensions=decode_extensions(r, _EE))
         r.expect_end("EncryptedExtensions")
         return msg
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateEntry:
     """``opaque cert_data<1..2^24-1>; Extension extensions<0..2^16-1>`` (RFC 8446 4.4.2).
@@ -287,9 +292,10 @@ class CertificateEntry:
     @classmethod
     def decode(cls, r: Reader) -> Self:
         cert_data = r.opaque(3, 1, what="cert_data")
-        return cls(cert_data=cert_data, extensions=decode_extensions(r, _CT))
+        return _new_certificate_entry(cert_data=cert_data, extensions=decode_extensions(r, _CT))
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Certificate:
     msg_type: ClassVar[HandshakeType] = _HT.certificate
@@ -314,9 +320,12 @@ class Certificate:
             while not lst.at_end():
                 entries.append(CertificateEntry.decode(lst))
         r.expect_end("Certificate")
-        return cls(certificate_request_context=context, certificate_list=tuple(entries))
+        return _new_certificate(
+            certificate_request_context=context, certificate_list=tuple(entries)
+        )
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateRequest:
     msg_type: ClassVar[HandshakeType] = _HT.certificate_request
@@ -339,9 +348,10 @@ class CertificateRequest:
         # (and signature_algorithms is mandatory, RFC 8446 4.3.2).
         if not extensions:
             raise DecodeError("CertificateRequest has no extensions")
-        return cls(certificate_request_context=context, extensions=extensions)
+        return _new_certificate_request(certificate_request_context=context, extensions=extensions)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateVerify:
     msg_type: ClassVar[HandshakeType] = _HT.certificate_verify
@@ -356,11 +366,12 @@ class CertificateVerify:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
-        msg = cls(algorithm=r.u16(), signature=r.opaque(2, what="signature"))
+        msg = _new_certificate_verify(algorithm=r.u16(), signature=r.opaque(2, what="signature"))
         r.expect_end("CertificateVerify")
         return msg
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finished:
     """``opaque verify_data[Hash.length]``: the handshake checks the length."""
@@ -373,13 +384,14 @@ class Finished:
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        return cls(verify_data=bytes(body))
+        return _new_finished(verify_data=bytes(body))
 
 
 # ---------------------------------------------------------------------------
 # Post-handshake and early-data messages (RFC 8446 4.5, 4.6)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewSessionTicket:
     msg_type: ClassVar[HandshakeType] = _HT.new_session_ticket
@@ -400,7 +412,7 @@ class NewSessionTicket:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
-        msg = cls(
+        msg = _new_new_session_ticket(
             ticket_lifetime=r.u32(),
             ticket_age_add=r.u32(),
             ticket_nonce=r.opaque(1, what="ticket_nonce"),
@@ -411,6 +423,7 @@ class NewSessionTicket:
         return msg
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EndOfEarlyData:
     msg_type: ClassVar[HandshakeType] = _HT.end_of_early_data
@@ -421,9 +434,10 @@ class EndOfEarlyData:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         Reader(body).expect_end("EndOfEarlyData (must be empty)")
-        return cls()
+        return _new_end_of_early_data()
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyUpdate:
     msg_type: ClassVar[HandshakeType] = _HT.key_update
@@ -440,9 +454,10 @@ class KeyUpdate:
         # RFC 8446 4.6.3: any other value MUST be answered with illegal_parameter.
         if value not in (KeyUpdateRequest.update_not_requested, KeyUpdateRequest.update_requested):
             raise illegal(f"KeyUpdate request_update {value}")
-        return cls(request_update=value)
+        return _new_key_update(request_update=value)
 
 
+@final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageHash:
     """The synthetic message that replaces ClientHello1 after an HRR (RFC 8446 4.4.1).
@@ -458,7 +473,7 @@ class MessageHash:
 
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
-        return cls(hash_value=bytes(body))
+        return _new_message_hash(hash_value=bytes(body))
 
 
 HandshakeMessage: TypeAlias = (
@@ -543,3 +558,20 @@ def decode_handshake_message(data: bytes) -> HandshakeMessage:
     body = r.opaque(3, what="handshake message")
     r.expect_end("handshake message")
     return decode_handshake(msg_type, body)
+
+
+# Decoders build their values without the cost of a class call (the values
+# are the same frozen dataclasses; see puretls._codec.decoded_constructor).
+_new_client_hello = decoded_constructor(ClientHello)
+_new_server_hello = decoded_constructor(ServerHello)
+_new_hello_retry_request = decoded_constructor(HelloRetryRequest)
+_new_encrypted_extensions = decoded_constructor(EncryptedExtensions)
+_new_certificate_entry = decoded_constructor(CertificateEntry)
+_new_certificate = decoded_constructor(Certificate)
+_new_certificate_request = decoded_constructor(CertificateRequest)
+_new_certificate_verify = decoded_constructor(CertificateVerify)
+_new_finished = decoded_constructor(Finished)
+_new_new_session_ticket = decoded_constructor(NewSessionTicket)
+_new_end_of_early_data = decoded_constructor(EndOfEarlyData)
+_new_key_update = decoded_constructor(KeyUpdate)
+_new_message_hash = decoded_constructor(MessageHash)
