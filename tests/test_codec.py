@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puretls._codec import Reader, Writer, decoded_constructor
+from puretls._codec import Reader, Writer, decoded_constructor, direct_init
 from puretls.errors import DecodeError
 
 SIZES = st.sampled_from([1, 2, 3])
@@ -191,3 +191,44 @@ def test_decoded_constructor_refuses_classes_it_would_build_differently() -> Non
     for cls in (NoSlots, Factory, PostInit, int):
         with pytest.raises(TypeError):
             decoded_constructor(cls)
+
+
+@direct_init
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Direct:
+    number: int
+    data: bytes = b"default"
+
+
+@direct_init
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _NoFields:
+    pass
+
+
+@given(number=st.integers(), data=st.binary(max_size=8))
+def test_direct_init_builds_what_dataclasses_builds(number: int, data: bytes) -> None:
+    made = _Direct(number=number, data=data)
+    usual = _Sample(number=number, data=data)
+    assert (made.number, made.data) == (usual.number, usual.data)
+    assert made == _Direct(number=number, data=data)
+    assert made != _Direct(number=number + 1, data=data)
+    assert repr(made) == repr(usual).replace("_Sample", "_Direct").replace(", items=()", "")
+    assert hash(made) == hash(_Direct(number=number, data=data))
+    assert dataclasses.replace(made, number=0) == _Direct(number=0, data=data)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.number = 0  # type: ignore[misc]
+
+
+def test_direct_init_keeps_the_keyword_only_signature() -> None:
+    assert _Direct(number=1) == _Direct(number=1, data=b"default")
+    assert _NoFields() == _NoFields()
+    parameters = inspect.signature(_Direct).parameters
+    assert list(parameters) == ["number", "data"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+    with pytest.raises(TypeError):
+        _Direct(1)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        _Direct()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _NoFields(number=1)  # type: ignore[call-arg]

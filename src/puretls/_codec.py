@@ -329,19 +329,48 @@ def decoded_constructor(cls: type[_T]) -> Callable[..., _T]:
     It takes the same keyword-only fields, with the same defaults, and
     builds the same object: same fields, equality, hash and repr. It skips
     only the cost of calling the class: ``cls(**fields)`` goes through
-    ``type.__call__`` and a keyword dictionary before the generated
-    ``__init__`` sets each field with ``object.__setattr__`` (about 7 k
-    interpreter instructions for three fields); this sets each slot through
-    its descriptor directly (about half). Decoders use it on values they
-    have just read and checked; everything else builds messages the
-    ordinary way. The function is generated from the dataclass fields, as
-    ``dataclasses`` generates ``__init__``, so it cannot drift from them.
+    ``type.__call__``, which builds a keyword dictionary for ``__init__``
+    (about 2 k interpreter instructions); this makes the object and fills
+    its slots itself. Decoders use it on values they have just read and
+    checked; everything else builds messages the ordinary way. The function
+    is generated from the dataclass fields, as ``dataclasses`` generates
+    ``__init__``, so it cannot drift from them.
     """
+    namespace: dict[str, object] = {"_new": object.__new__, "_cls": cls}
+    params, sets = _slot_setters(cls, namespace, "obj")
+    source = f"def make({params}):\n    obj = _new(_cls)\n{sets}\n    return obj\n"
+    exec(source, namespace)  # built from the field names only, as dataclasses does
+    return cast("Callable[..., _T]", namespace["make"])
+
+
+def direct_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen slotted dataclass an ``__init__`` that sets its slots directly.
+
+    A class decorator, applied over ``@dataclass``. The ``__init__`` that
+    ``dataclasses`` writes for a frozen class sets each field through
+    ``object.__setattr__``, a global and an attribute lookup and a generic
+    call per field (about 600 interpreter instructions each); this one calls
+    each slot's descriptor. Same keyword-only parameters and defaults, same
+    object; only the cost differs.
+    """
+    namespace: dict[str, object] = {}
+    params, sets = _slot_setters(cls, namespace, "self")
+    head = f"def __init__(self, {params}):" if params else "def __init__(self):"
+    exec(f"{head}\n{sets or '    pass'}\n", namespace)  # as dataclasses writes __init__
+    init = cast("Callable[..., None]", namespace["__init__"])
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", init)  # noqa: B010 - a dunder mypy will not let be assigned
+    return cls
+
+
+def _slot_setters(cls: type, namespace: dict[str, object], target: str) -> tuple[str, str]:
+    """The keyword-only parameter list of ``cls``'s fields and the lines setting them."""
     if not (dataclasses.is_dataclass(cls) and "__slots__" in cls.__dict__):
         raise TypeError(f"{cls.__name__} is not a slotted dataclass")
-    namespace: dict[str, object] = {"_new": object.__new__, "_cls": cls}
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has __post_init__, which this would skip")
     params: list[str] = []
-    body: list[str] = ["    obj = _new(_cls)"]
+    sets: list[str] = []
     for f in dataclasses.fields(cls):
         if not f.init or f.default_factory is not dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{f.name}: only plain fields are supported")
@@ -351,10 +380,5 @@ def decoded_constructor(cls: type[_T]) -> Callable[..., _T]:
             namespace[f"_d_{f.name}"] = f.default
             params.append(f"{f.name}=_d_{f.name}")
         namespace[f"_s_{f.name}"] = getattr(cls, f.name).__set__
-        body.append(f"    _s_{f.name}(obj, {f.name})")
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has __post_init__, which this would skip")
-    star = "*, " if params else ""
-    source = f"def make({star}{', '.join(params)}):\n" + "\n".join(body) + "\n    return obj\n"
-    exec(source, namespace)  # built from the field names only, as dataclasses does
-    return cast("Callable[..., _T]", namespace["make"])
+        sets.append(f"    _s_{f.name}({target}, {f.name})")
+    return ("*, " + ", ".join(params) if params else ""), "\n".join(sets)

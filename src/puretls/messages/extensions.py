@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeVar, final
 
-from puretls._codec import Reader, Writer, decoded_constructor, illegal, length_prefix
+from puretls._codec import Reader, Writer, decoded_constructor, direct_init, illegal, length_prefix
 from puretls.enums import CertificateStatusType, ExtensionType, HandshakeType, NameType
 from puretls.errors import DecodeError
 
@@ -80,6 +80,7 @@ def _empty(r: Reader, what: str) -> None:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerName:
     """``server_name``: one host_name in a ClientHello, empty in SH/EE."""
@@ -129,6 +130,7 @@ def _decode_server_name_entry(r: Reader) -> str:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SupportedGroups:
     """``supported_groups`` (RFC 8446 4.2.7): NamedGroup named_group_list<2..2^16-1>."""
@@ -145,6 +147,7 @@ class SupportedGroups:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignatureAlgorithms:
     """``signature_algorithms`` (RFC 8446 4.2.3): SignatureScheme list<2..2^16-2>."""
@@ -163,6 +166,7 @@ class SignatureAlgorithms:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignatureAlgorithmsCert:
     """``signature_algorithms_cert`` (RFC 8446 4.2.3): same body as signature_algorithms."""
@@ -181,6 +185,7 @@ class SignatureAlgorithmsCert:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SupportedVersions:
     """``supported_versions`` (RFC 8446 4.2.1): a list in CH, one ``selected`` in SH/HRR."""
@@ -207,6 +212,7 @@ class SupportedVersions:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyShareEntry:
     """``struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry``."""
@@ -225,6 +231,7 @@ class KeyShareEntry:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyShare:
     """``key_share``: client_shares in CH, server_share in SH, selected_group in HRR."""
@@ -266,6 +273,7 @@ class KeyShare:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ALPN:
     """``application_layer_protocol_negotiation``: ProtocolName protocol_name_list."""
@@ -295,6 +303,7 @@ class ALPN:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cookie:
     """``cookie`` (RFC 8446 4.2.2): opaque cookie<1..2^16-1>."""
@@ -311,6 +320,7 @@ class Cookie:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PskKeyExchangeModes:
     """``psk_key_exchange_modes`` (RFC 8446 4.2.9): PskKeyExchangeMode ke_modes<1..255>."""
@@ -327,6 +337,7 @@ class PskKeyExchangeModes:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordSizeLimit:
     """``record_size_limit`` (RFC 8449 4): uint16 RecordSizeLimit."""
@@ -347,6 +358,7 @@ class RecordSizeLimit:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Padding:
     """``padding`` (RFC 7685 3): ``length`` zero bytes."""
@@ -367,6 +379,7 @@ class Padding:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PostHandshakeAuth:
     """``post_handshake_auth`` (RFC 8446 4.2.6): empty body."""
@@ -383,6 +396,7 @@ class PostHandshakeAuth:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateAuthorities:
     """``certificate_authorities`` (RFC 8446 4.2.4): DER DistinguishedNames."""
@@ -405,6 +419,7 @@ class CertificateAuthorities:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompressCertificate:
     """``compress_certificate`` (RFC 8879 3): CertificateCompressionAlgorithm list."""
@@ -425,6 +440,7 @@ class CompressCertificate:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PskIdentity:
     """``struct { opaque identity<1..2^16-1>; uint32 obfuscated_ticket_age; }``."""
@@ -443,6 +459,7 @@ class PskIdentity:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PreSharedKey:
     """``pre_shared_key``: OfferedPsks in a ClientHello, selected_identity in SH."""
@@ -487,6 +504,7 @@ class PreSharedKey:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EarlyData:
     """``early_data`` (RFC 8446 4.2.10): empty in CH/EE, a uint32 in NewSessionTicket."""
@@ -511,6 +529,7 @@ class EarlyData:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusRequest:
     """``status_request``: an OCSPStatusRequest in CH, empty in CR (and a TLS 1.2
@@ -555,6 +574,7 @@ def _expect_ocsp(r: Reader) -> None:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExtendedMasterSecret:
     """``extended_master_secret`` (RFC 7627 5.1): empty body."""
@@ -571,6 +591,7 @@ class ExtendedMasterSecret:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RenegotiationInfo:
     """``renegotiation_info`` (RFC 5746 3.2): opaque renegotiated_connection<0..255>."""
@@ -589,6 +610,7 @@ class RenegotiationInfo:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EcPointFormats:
     """``ec_point_formats`` (RFC 8422 5.1.2): ECPointFormat ec_point_format_list<1..2^8-1>."""
@@ -605,6 +627,7 @@ class EcPointFormats:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionTicket:
     """``session_ticket`` (RFC 5077 3.2): the whole body is the ticket (may be empty)."""
@@ -625,6 +648,7 @@ class SessionTicket:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownExtension:
     """An extension we do not model, kept as raw bytes (RFC 8446 4.1.2: ignore)."""

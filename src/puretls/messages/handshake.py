@@ -16,7 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, final
 
-from puretls._codec import Reader, Writer, decoded_constructor, framed, illegal, length_prefix
+from puretls._codec import (
+    Reader,
+    Writer,
+    decoded_constructor,
+    direct_init,
+    framed,
+    illegal,
+    length_prefix,
+)
 from puretls.enums import ExtensionType, HandshakeType, KeyUpdateRequest
 from puretls.errors import DecodeError, UnexpectedMessage
 from puretls.messages.compressed_certificate import CompressedCertificate
@@ -95,6 +103,7 @@ def _optional_encode(w: Writer, exts: tuple[Extension, ...], ctx: HandshakeType)
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClientHello:
     msg_type: ClassVar[HandshakeType] = _HT.client_hello
@@ -204,6 +213,7 @@ def _decode_server_hello_fields(body: bytes, ctx: HandshakeType) -> dict[str, An
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerHello:
     msg_type: ClassVar[HandshakeType] = _HT.server_hello
@@ -224,6 +234,7 @@ class ServerHello:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HelloRetryRequest:
     """A ServerHello with ``random == HRR_RANDOM``; its wire type is server_hello."""
@@ -256,6 +267,7 @@ def decode_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EncryptedExtensions:
     msg_type: ClassVar[HandshakeType] = _HT.encrypted_extensions
@@ -275,6 +287,7 @@ class EncryptedExtensions:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateEntry:
     """``opaque cert_data<1..2^24-1>; Extension extensions<0..2^16-1>`` (RFC 8446 4.4.2).
@@ -296,6 +309,7 @@ class CertificateEntry:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Certificate:
     msg_type: ClassVar[HandshakeType] = _HT.certificate
@@ -326,6 +340,7 @@ class Certificate:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateRequest:
     msg_type: ClassVar[HandshakeType] = _HT.certificate_request
@@ -352,6 +367,7 @@ class CertificateRequest:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateVerify:
     msg_type: ClassVar[HandshakeType] = _HT.certificate_verify
@@ -372,6 +388,7 @@ class CertificateVerify:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finished:
     """``opaque verify_data[Hash.length]``: the handshake checks the length."""
@@ -392,6 +409,7 @@ class Finished:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewSessionTicket:
     msg_type: ClassVar[HandshakeType] = _HT.new_session_ticket
@@ -424,6 +442,7 @@ class NewSessionTicket:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EndOfEarlyData:
     msg_type: ClassVar[HandshakeType] = _HT.end_of_early_data
@@ -438,6 +457,7 @@ class EndOfEarlyData:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyUpdate:
     msg_type: ClassVar[HandshakeType] = _HT.key_update
@@ -458,6 +478,7 @@ class KeyUpdate:
 
 
 @final
+@direct_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageHash:
     """The synthetic message that replaces ClientHello1 after an HRR (RFC 8446 4.4.1).
