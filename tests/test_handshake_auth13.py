@@ -262,6 +262,16 @@ def test_config_copies_start_with_empty_memos() -> None:
     assert shared.replace() == shared  # the memos take no part in equality
 
 
+def test_lists_in_a_server_config_are_served_without_the_memos() -> None:
+    leaf = server_leaf()
+    as_list = CertifiedKey(list(leaf.chain_der()), leaf.private_key)  # type: ignore[arg-type]
+    listed = server(certificates=[as_list])
+    for _ in range(2):
+        c, _ = connect(client(), listed)
+        assert c.negotiated.peer_certificates == tuple(leaf.chain_der())
+    assert not listed.certificate_choices and not listed.certificate_messages
+
+
 def test_memo_starts_over_when_full() -> None:
     memo: dict[int, int] = {}
     for key in range(auth13._MEMO_SIZE + 1):

@@ -248,13 +248,18 @@ def select_server_certificate(config: TLSConfig, hello: ClientHello) -> tuple[Ce
     name = sni.host_name if sni is not None else None
     authorities = hello_extension(hello, CertificateAuthorities)
     # The answer is a pure function of these and of config.certificates, so
-    # the config keeps it for the next client offering the same (section
-    # comment on TLSConfig.certificate_choices); only small keys are kept.
+    # the config keeps it for the next client offering the same (see
+    # TLSConfig.certificate_choices); only small, immutable keys are kept.
     memo_key: tuple[object, ...] | None = None
     if (
         authorities is None
+        and type(config.certificates) is tuple  # a list could change under the memo
+        and type(sig_ext.schemes) is tuple  # hashable (a hook could build a list)
         and len(sig_ext.schemes) <= _MEMO_SCHEMES
-        and (cert_schemes is None or len(cert_schemes) <= _MEMO_SCHEMES)
+        and (
+            cert_schemes is None
+            or (type(cert_schemes) is tuple and len(cert_schemes) <= _MEMO_SCHEMES)
+        )
         and (name is None or len(name) <= _CACHEABLE_NAME)
     ):
         memo_key = (name, sig_ext.schemes, cert_schemes)
@@ -365,7 +370,11 @@ def server_certificate_message(
     staple = server_staple(config, hello, certified)
     io.negotiated.ocsp_response = staple
     compress = hello_extension(hello, CompressCertificate)
-    if staple is None and (compress is None or not config.certificate_compression):
+    if (
+        staple is None
+        and (compress is None or not config.certificate_compression)
+        and type(certified.chain) is tuple  # the key: hashable and fixed
+    ):
         # The plain Certificate depends on the chain alone: build it once.
         memo = config.certificate_messages
         certificate = memo.get(certified.chain)
