@@ -208,6 +208,88 @@ def test_signature_algorithms_cert_prefers_a_chain_the_peer_can_check() -> None:
     assert chosen is not None and chosen[0] is by_rsa
 
 
+def test_shared_server_config_remembers_each_clients_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chains = (
+        certified(server_leaf("a.test")),
+        certified(server_leaf("b.test")),
+        certified(server_leaf("a.test", key_type="rsa2048")),
+    )
+    shared = server(certificates=chains)
+    calls: list[str | None] = []
+    select = auth13.select_certificate
+
+    def counting(*args: object, **kw: object) -> object:
+        calls.append(kw.get("server_name"))  # type: ignore[arg-type]
+        return select(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auth13, "select_certificate", counting)
+    rsa_only = (SignatureScheme.rsa_pss_rsae_sha256,)
+    for _ in range(2):
+        for name, schemes, expected in (
+            ("a.test", None, chains[0]),
+            ("b.test", None, chains[1]),
+            ("a.test", rsa_only, chains[2]),
+        ):
+            options: dict[str, object] = {"server_name": name}
+            if schemes is not None:
+                options["signature_schemes"] = schemes
+            c, s = connect(client(**options), shared)
+            assert c.negotiated.peer_certificates == expected.chain
+            assert s.negotiated.signature_scheme == c.negotiated.signature_scheme
+    assert calls == ["a.test", "b.test", "a.test"]  # the second round came from the memo
+    assert len(shared.certificate_choices) == 3
+    assert len(shared.certificate_messages) == 3
+
+
+def test_unrecognized_name_is_refused_every_time_not_remembered() -> None:
+    strict = server(certificates=(certified(server_leaf("a.test")),), strict_server_name=True)
+    for _ in range(2):
+        local, _, _, _ = failure(client(server_name="c.test"), strict)
+        assert local.alert == AlertDescription.unrecognized_name
+    assert not strict.certificate_choices
+
+
+def test_config_copies_start_with_empty_memos() -> None:
+    shared = server()
+    connect(client(), shared)
+    assert shared.certificate_choices and shared.certificate_messages
+    copy = shared.replace(certificates=(certified(server_leaf("b.test")),))
+    assert not copy.certificate_choices and not copy.certificate_messages
+    c, _ = connect(client(server_name="b.test"), copy)
+    assert c.negotiated.peer_certificates == copy.certificates[0].chain
+    assert shared.replace() == shared  # the memos take no part in equality
+
+
+def test_lists_in_a_server_config_are_served_without_the_memos() -> None:
+    leaf = server_leaf()
+    as_list = CertifiedKey(list(leaf.chain_der()), leaf.private_key)  # type: ignore[arg-type]
+    listed = server(certificates=[as_list])
+    for _ in range(2):
+        c, _ = connect(client(), listed)
+        assert c.negotiated.peer_certificates == tuple(leaf.chain_der())
+    assert not listed.certificate_choices and not listed.certificate_messages
+
+
+def test_memo_starts_over_when_full() -> None:
+    memo: dict[int, int] = {}
+    for key in range(auth13._MEMO_SIZE + 1):
+        auth13._remember(memo, key, key)
+    assert memo == {auth13._MEMO_SIZE: auth13._MEMO_SIZE}
+
+
+def test_stapled_or_compressed_certificates_are_built_per_connection() -> None:
+    leaf = server_leaf()
+    stapling = stapling_server(leaf, ca().ocsp_response(leaf))
+    connect(client(ocsp_stapling=True), stapling)
+    assert not stapling.certificate_messages
+    compressing = server(certificate_compression=(ZLIB,))
+    c, _ = connect(client(certificate_compression=(ZLIB,)), compressing)
+    assert c.negotiated.peer_certificates == compressing.certificates[0].chain
+    assert not compressing.certificate_messages
+
+
 # -- OCSP stapling -----------------------------------------------------------------
 
 

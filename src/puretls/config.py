@@ -35,7 +35,7 @@ from puretls.session import (
 if TYPE_CHECKING:
     from puretls.crypto.signatures import PrivateKey
     from puretls.handshake.session12 import SessionCache12, TLS12Session
-    from puretls.messages import HandshakeMessage
+    from puretls.messages import Certificate, HandshakeMessage
     from puretls.trace import Tracer
     from puretls.verify import CertificateVerifier
 
@@ -216,6 +216,17 @@ class TLSConfig:
     key_update_bytes: int | None = None
     # Peer KeyUpdates accepted in a row with no application data between.
     max_peer_key_updates: int = 32
+    # Server: what handshake.auth13 worked out for earlier ClientHellos, kept
+    # for the next ones: the chain and scheme per (server name, offered
+    # schemes), the unstapled, uncompressed Certificate message per chain.
+    # Pure functions of ``certificates`` (fixed for this config's life) and
+    # of the key; bounded there; never copied by ``replace``.
+    certificate_choices: dict[tuple[object, ...], tuple[CertifiedKey, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    certificate_messages: dict[tuple[bytes, ...], Certificate] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def replace(self, **changes: object) -> TLSConfig:
         """A copy with ``changes`` applied: ``dataclasses.replace``, made cheap.
@@ -229,6 +240,6 @@ class TLSConfig:
         return TLSConfig(**values)
 
 
-# Every TLSConfig field is an __init__ argument (no init=False, no InitVar).
-_FIELD_NAMES = tuple(f.name for f in fields(TLSConfig))
+# The __init__ arguments (no InitVar); the init=False memos start afresh.
+_FIELD_NAMES = tuple(f.name for f in fields(TLSConfig) if f.init)
 _read_fields = operator.attrgetter(*_FIELD_NAMES)

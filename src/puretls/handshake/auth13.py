@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -131,6 +132,12 @@ def certificate_signature_schemes(cert: x509.Certificate) -> tuple[int, ...]:
 _RANK_CACHE_SIZE = 1024
 _CACHEABLE_SCHEMES = 64
 _CACHEABLE_NAME = 255  # RFC 1035 2.3.4: no DNS name is longer
+# Per-config memos (TLSConfig.certificate_choices): entries and the longest
+# scheme list kept; real clients offer a dozen or two schemes.
+_MEMO_SIZE = 64
+_MEMO_SCHEMES = 64
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _chain_signed_acceptably(chain: Sequence[bytes], accepted: Sequence[int]) -> bool:
@@ -236,13 +243,33 @@ def select_server_certificate(config: TLSConfig, hello: ClientHello) -> tuple[Ce
             "server has no certificate configured", alert=AlertDescription.internal_error
         )
     cert_ext = hello_extension(hello, SignatureAlgorithmsCert)
+    cert_schemes = cert_ext.schemes if cert_ext else None
     sni = hello_extension(hello, ServerName)
     name = sni.host_name if sni is not None else None
     authorities = hello_extension(hello, CertificateAuthorities)
+    # The answer is a pure function of these and of config.certificates, so
+    # the config keeps it for the next client offering the same (see
+    # TLSConfig.certificate_choices); only small, immutable keys are kept.
+    memo_key: tuple[object, ...] | None = None
+    if (
+        authorities is None
+        and type(config.certificates) is tuple  # a list could change under the memo
+        and type(sig_ext.schemes) is tuple  # hashable (a hook could build a list)
+        and len(sig_ext.schemes) <= _MEMO_SCHEMES
+        and (
+            cert_schemes is None
+            or (type(cert_schemes) is tuple and len(cert_schemes) <= _MEMO_SCHEMES)
+        )
+        and (name is None or len(name) <= _CACHEABLE_NAME)
+    ):
+        memo_key = (name, sig_ext.schemes, cert_schemes)
+        remembered = config.certificate_choices.get(memo_key)
+        if remembered is not None:
+            return remembered
     chosen = select_certificate(
         config.certificates,
         sig_ext.schemes,
-        cert_schemes=cert_ext.schemes if cert_ext else None,
+        cert_schemes=cert_schemes,
         server_name=name,
         authorities=authorities.authorities if authorities else (),
     )
@@ -254,7 +281,16 @@ def select_server_certificate(config: TLSConfig, hello: ClientHello) -> tuple[Ce
             f"no certificate for server name {name!r}",
             alert=AlertDescription.unrecognized_name,
         )
+    if memo_key is not None:
+        _remember(config.certificate_choices, memo_key, chosen)
     return chosen
+
+
+def _remember(memo: dict[_K, _V], key: _K, value: _V) -> None:
+    """Keep ``value``; a full memo starts over (peers choose the keys)."""
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
 
 
 # ---------------------------------------------------------------------------
@@ -334,6 +370,20 @@ def server_certificate_message(
     staple = server_staple(config, hello, certified)
     io.negotiated.ocsp_response = staple
     compress = hello_extension(hello, CompressCertificate)
+    if (
+        staple is None
+        and (compress is None or not config.certificate_compression)
+        and type(certified.chain) is tuple  # the key: hashable and fixed
+    ):
+        # The plain Certificate depends on the chain alone: build it once.
+        memo = config.certificate_messages
+        certificate = memo.get(certified.chain)
+        if certificate is None:
+            built = certificate_message(config, certified)
+            assert isinstance(built, Certificate)  # no algorithm to compress with
+            _remember(memo, certified.chain, built)
+            return built
+        return certificate
     return certificate_message(
         config,
         certified,

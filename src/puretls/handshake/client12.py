@@ -18,6 +18,7 @@ ChangeCipherSpec Finished, then our ChangeCipherSpec and Finished.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -103,7 +104,12 @@ def offered_suites(config: TLSConfig) -> tuple[int, ...]:
     """The TLS 1.2 suites to add to ClientHello.cipher_suites (none if 1.2 is off)."""
     if not offers_tls12(config):
         return ()
-    return tuple(s for s in config.cipher_suites if (i := suite_info(s)) and not i.tls13)
+    return tls12_suites(config.cipher_suites)
+
+
+def tls12_suites(cipher_suites: Sequence[int]) -> tuple[int, ...]:
+    """The TLS 1.2 suites we know among ``cipher_suites``, in their order."""
+    return tuple(s for s in cipher_suites if (i := suite_info(s)) and not i.tls13)
 
 
 def hello_extensions(config: TLSConfig) -> list[Extension]:

@@ -170,12 +170,25 @@ def _send_client_hello(
 
 
 def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
-    suites: tuple[int, ...] = ()
-    if config.max_version >= TLS13:
-        suites = tuple(s for s in config.cipher_suites if (i := suite_info(s)) and i.tls13)
-    suites += client12.offered_suites(config)
+    settings = (config.cipher_suites, config.max_version >= TLS13, client12.offers_tls12(config))
+    try:
+        suites = _offered_suites(*settings)
+    except TypeError:  # a list where the config wants a tuple: not hashable, not cached
+        suites = _offered_suites.__wrapped__(*settings)
     if not suites:
         raise HandshakeFailure("no cipher suite is enabled for the allowed TLS versions")
+    return suites
+
+
+@lru_cache(maxsize=64)
+def _offered_suites(cipher_suites: tuple[int, ...], tls13: bool, tls12: bool) -> tuple[int, ...]:
+    """ClientHello.cipher_suites: the TLS 1.3 suites, then the TLS 1.2 ones.
+    A function of the configuration alone, so made once per distinct one."""
+    suites: tuple[int, ...] = ()
+    if tls13:
+        suites = tuple(s for s in cipher_suites if (i := suite_info(s)) and i.tls13)
+    if tls12:
+        suites += client12.tls12_suites(cipher_suites)
     return suites
 
 
