@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-dev
 
-.PHONY: all venv demo test unit lint bench fuzz clean browser
+.PHONY: all venv demo test unit lint bench instructions fuzz clean browser
 BENCH_STAMP := $(VENV)/.stamp-bench
 
 all: test
@@ -50,6 +50,11 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Instructions per handshake pair under callgrind (stable on a busy machine).
+instructions: $(BENCH_STAMP)
+	-@command -v valgrind >/dev/null || ($(APT) update -qq && $(APT) install -y -qq valgrind)
+	$(PY) -m bench.instructions
 
 # Coverage-guided fuzzing (atheris): each target FUZZ_SECONDS seconds, two at a
 # time; fails on any exception that is not puretls's TLSError.  See fuzz/run.py.
