@@ -58,33 +58,10 @@ def _material(directory: Path) -> Any:
 
 
 def _core_pair(material: Any) -> Any:
-    from bench.memory import _configs
-    from puretls.connection import Connection
+    from bench.memory import _configs, in_memory_pair
 
     client_config, server_config = _configs(material)
-
-    def one() -> None:
-        client = Connection(client_config)
-        server = Connection(server_config)
-        client.start_handshake()
-        for _ in range(8):
-            moved = False
-            if data := client.data_to_send():
-                server.receive_data(data)
-                moved = True
-            if data := server.data_to_send():
-                client.receive_data(data)
-                moved = True
-            if not moved:
-                break
-        client.send_data(b"c")
-        server.receive_data(client.data_to_send())
-        server.send_data(b"s")
-        client.receive_data(server.data_to_send())
-        if not (client.handshake_complete and server.handshake_complete):
-            raise RuntimeError("in-memory handshake did not complete")
-
-    return one
+    return lambda: in_memory_pair(client_config, server_config)
 
 
 def _bio_pair(material: Any, module: Any) -> Any:

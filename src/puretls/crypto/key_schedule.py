@@ -414,15 +414,24 @@ def traffic_key_iv(
     return key, iv
 
 
+def _expand_constant(hash_name: str, secret: bytes, infos: dict[str, bytes], label: bytes) -> bytes:
+    """HKDF-Expand-Label(secret, label, "", Hash.length) from a precomputed info.
+
+    One HMAC: the output is a single hash block, and the HkdfLabel with its
+    0x01 counter is a constant per (label, hash) in ``infos``.
+    """
+    info = infos.get(hash_name)
+    if info is None:
+        return hkdf_expand_label(hash_name, secret, label, b"", hash_length(hash_name))
+    output: bytes = _hmac_digest(secret, info, hash_name)
+    if _observing:
+        _report("expand_label", secret, label, b"", output)
+    return output
+
+
 def finished_key(hash_name: str, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (4.4.4)."""
-    info = _FINISHED_INFOS.get(hash_name)
-    if info is None:
-        return hkdf_expand_label(hash_name, base_key, b"finished", b"", hash_length(hash_name))
-    key: bytes = _hmac_digest(base_key, info, hash_name)
-    if _observing:
-        _report("expand_label", base_key, b"finished", b"", key)
-    return key
+    return _expand_constant(hash_name, base_key, _FINISHED_INFOS, b"finished")
 
 
 def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes) -> bytes:
@@ -451,13 +460,7 @@ def verify_finished(
 
 def next_application_traffic_secret(hash_name: str, secret: bytes) -> bytes:
     """application_traffic_secret_N+1 after a KeyUpdate (RFC 8446 7.2)."""
-    info = _TRAFFIC_UPD_INFOS.get(hash_name)
-    if info is None:
-        return hkdf_expand_label(hash_name, secret, b"traffic upd", b"", hash_length(hash_name))
-    output: bytes = _hmac_digest(secret, info, hash_name)
-    if _observing:
-        _report("expand_label", secret, b"traffic upd", b"", output)
-    return output
+    return _expand_constant(hash_name, secret, _TRAFFIC_UPD_INFOS, b"traffic upd")
 
 
 def resumption_psk(hash_name: str, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
