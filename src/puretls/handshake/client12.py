@@ -51,7 +51,7 @@ from puretls.handshake.common12 import (
     signed_params,
 )
 from puretls.handshake.common13 import DOWNGRADE_SENTINELS
-from puretls.handshake.session12 import TLS12Session
+from puretls.handshake.session12 import TLS12Session, session_of
 from puretls.messages import (
     ALPN,
     Certificate12,
@@ -550,17 +550,12 @@ def _make_session(io: HandshakeIO, ctx: _Context) -> TLS12Session | None:
         return previous
     if not ticket and not ctx.session_id:
         return None  # the server will not resume this session
-    return TLS12Session(
-        session_id=ctx.session_id,
-        cipher_suite=ctx.suite.suite,
-        master_secret=ctx.master_secret,
-        extended_master_secret=ctx.extended_master_secret,
-        created=io.config.time(),
-        peer_certificates=io.negotiated.peer_certificates,
-        alpn_protocol=io.negotiated.alpn_protocol,
+    return session_of(
+        io,
+        ctx,
         server_name=io.config.server_name,
-        ticket=ticket,
         lifetime=ctx.new_ticket.ticket_lifetime_hint if ctx.new_ticket else 7200,
+        ticket=ticket,
     )
 
 

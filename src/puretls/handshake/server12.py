@@ -51,7 +51,7 @@ from puretls.handshake.common12 import (
     signed_params,
 )
 from puretls.handshake.common13 import DOWNGRADE_TLS12
-from puretls.handshake.session12 import TLS12Session
+from puretls.handshake.session12 import TLS12Session, session_of
 from puretls.messages import (
     ALPN,
     Certificate12,
@@ -510,14 +510,9 @@ def _send_finished(io: HandshakeIO, ctx: _Context) -> None:
 
 def _session_of(io: HandshakeIO, ctx: _Context, lifetime: int | None = None) -> TLS12Session:
     """The session a full handshake made, for the cache or a ticket."""
-    return TLS12Session(
-        session_id=ctx.session_id,
-        cipher_suite=ctx.suite.suite,
-        master_secret=ctx.master_secret,
-        extended_master_secret=ctx.extended_master_secret,
-        created=io.config.time(),
-        peer_certificates=io.negotiated.peer_certificates,
-        alpn_protocol=io.negotiated.alpn_protocol,
+    return session_of(
+        io,
+        ctx,
         server_name=io.negotiated.server_name,
         lifetime=io.config.ticket_lifetime if lifetime is None else lifetime,
     )

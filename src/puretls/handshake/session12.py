@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from puretls.crypto.suites import CipherSuiteInfo
+    from puretls.handshake.base import HandshakeIO
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +50,38 @@ class TLS12Session:
     def expired(self, now: float) -> bool:
         """Client: past the server's lifetime hint (what a session cache asks)."""
         return not self.is_fresh(now)
+
+
+class Established12(Protocol):
+    """What a finished TLS 1.2 handshake knows about its session (either side)."""
+
+    suite: CipherSuiteInfo
+    session_id: bytes
+    extended_master_secret: bool
+    master_secret: bytes
+
+
+def session_of(
+    io: HandshakeIO,
+    ctx: Established12,
+    *,
+    server_name: str | None,
+    lifetime: int,
+    ticket: bytes = b"",
+) -> TLS12Session:
+    """The session a full handshake just made, for a cache, a ticket or the client."""
+    return TLS12Session(
+        session_id=ctx.session_id,
+        cipher_suite=ctx.suite.suite,
+        master_secret=ctx.master_secret,
+        extended_master_secret=ctx.extended_master_secret,
+        created=io.config.time(),
+        peer_certificates=io.negotiated.peer_certificates,
+        alpn_protocol=io.negotiated.alpn_protocol,
+        server_name=server_name,
+        ticket=ticket,
+        lifetime=lifetime,
+    )
 
 
 class SessionCache12:

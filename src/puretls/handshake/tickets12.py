@@ -24,6 +24,8 @@ ticket.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from puretls._codec import Reader, Writer
 from puretls.config import TLSConfig
 from puretls.errors import DecodeError
@@ -140,18 +142,7 @@ def open_ticket(io: HandshakeIO, hello: ClientHello, ticket: bytes) -> TLS12Sess
         return None  # RFC 6066 3: a session belongs to its server name
     if config.require_client_certificate and not session.peer_certificates:
         return None  # resuming must not skip a client certificate we now require
-    return TLS12Session(
-        session_id=session.session_id,
-        cipher_suite=session.cipher_suite,
-        master_secret=session.master_secret,
-        extended_master_secret=session.extended_master_secret,
-        created=session.created,
-        peer_certificates=session.peer_certificates,
-        alpn_protocol=session.alpn_protocol,
-        server_name=session.server_name,
-        ticket=ticket,
-        lifetime=session.lifetime,
-    )
+    return replace(session, ticket=ticket)
 
 
 def offers_ems(hello: ClientHello) -> bool:
