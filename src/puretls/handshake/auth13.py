@@ -249,20 +249,11 @@ def select_server_certificate(config: TLSConfig, hello: ClientHello) -> tuple[Ce
     authorities = hello_extension(hello, CertificateAuthorities)
     # The answer is a pure function of these and of config.certificates, so
     # the config keeps it for the next client offering the same (see
-    # TLSConfig.certificate_choices); only small, immutable keys are kept.
-    memo_key: tuple[object, ...] | None = None
-    if (
-        authorities is None
-        and type(config.certificates) is tuple  # a list could change under the memo
-        and type(sig_ext.schemes) is tuple  # hashable (a hook could build a list)
-        and len(sig_ext.schemes) <= _MEMO_SCHEMES
-        and (
-            cert_schemes is None
-            or (type(cert_schemes) is tuple and len(cert_schemes) <= _MEMO_SCHEMES)
-        )
-        and (name is None or len(name) <= _CACHEABLE_NAME)
-    ):
-        memo_key = (name, sig_ext.schemes, cert_schemes)
+    # TLSConfig.certificate_choices).
+    memo_key = None
+    if authorities is None and type(config.certificates) is tuple:  # a list could change
+        memo_key = _choice_key(name, sig_ext.schemes, cert_schemes)
+    if memo_key is not None:
         remembered = config.certificate_choices.get(memo_key)
         if remembered is not None:
             return remembered
@@ -284,6 +275,22 @@ def select_server_certificate(config: TLSConfig, hello: ClientHello) -> tuple[Ce
     if memo_key is not None:
         _remember(config.certificate_choices, memo_key, chosen)
     return chosen
+
+
+def _small_tuple(schemes: Sequence[int]) -> bool:
+    # Hashable (a hook could build a list) and of a size a real client sends.
+    return type(schemes) is tuple and len(schemes) <= _MEMO_SCHEMES
+
+
+def _choice_key(
+    name: str | None, schemes: Sequence[int], cert_schemes: Sequence[int] | None
+) -> tuple[object, ...] | None:
+    """The memo key for a certificate choice; None when it is not worth keeping."""
+    if not _small_tuple(schemes) or (cert_schemes is not None and not _small_tuple(cert_schemes)):
+        return None
+    if name is not None and len(name) > _CACHEABLE_NAME:
+        return None
+    return (name, schemes, cert_schemes)
 
 
 def _remember(memo: dict[_K, _V], key: _K, value: _V) -> None:
