@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, TypeVar
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
@@ -64,6 +65,9 @@ from puretls.messages import (
 from puretls.transcript import Transcript
 from puretls.verify import is_ip_address
 
+if TYPE_CHECKING:
+    from functools import _lru_cache_wrapper
+
 TLS13 = ProtocolVersion.TLSv1_3
 
 
@@ -91,10 +95,7 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
         config.signature_schemes,
         config.psk_key_exchange_modes,
     )
-    try:
-        head, tail = _config_extensions(*settings)
-    except TypeError:  # a list where the config wants a tuple: not hashable, not cached
-        head, tail = _config_extensions.__wrapped__(*settings)
+    head, tail = _per_config(_config_extensions, *settings)
     exts = list(head)
     if config.max_version >= TLS13:
         exts.append(
@@ -120,6 +121,22 @@ def _build_client_hello(config: TLSConfig, offer: _Offer, cookie: bytes | None) 
         cipher_suites=offer.cipher_suites,
         extensions=tuple(exts),
     )
+
+
+_R = TypeVar("_R")
+
+
+def _per_config(cached: _lru_cache_wrapper[_R], *settings: object) -> _R:
+    """``cached(*settings)``, or uncached when a setting is a list (unhashable).
+
+    The hashability test comes first so that a TypeError raised inside the
+    function itself is never mistaken for it.
+    """
+    try:
+        hash(settings)
+    except TypeError:  # a list where the config wants a tuple
+        return cached.__wrapped__(*settings)
+    return cached(*settings)
 
 
 @lru_cache(maxsize=64)
@@ -171,10 +188,7 @@ def _send_client_hello(
 
 def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
     settings = (config.cipher_suites, config.max_version >= TLS13, client12.offers_tls12(config))
-    try:
-        suites = _offered_suites(*settings)
-    except TypeError:  # a list where the config wants a tuple: not hashable, not cached
-        suites = _offered_suites.__wrapped__(*settings)
+    suites = _per_config(_offered_suites, *settings)
     if not suites:
         raise HandshakeFailure("no cipher suite is enabled for the allowed TLS versions")
     return suites
