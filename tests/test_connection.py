@@ -520,3 +520,13 @@ def test_take_events_hands_over_what_next_event_would_in_order() -> None:
     server.receive_data(client.data_to_send())
     assert server.take_events() == [ApplicationData(data=b"one"), CloseNotify()]
     assert server.next_event() is None
+
+
+def test_an_empty_take_is_not_the_connections_own_list() -> None:
+    client, server = connect(client_config(), server_config())
+    server.take_events()
+    empty = server.take_events()
+    client.send_data(b"later")
+    server.receive_data(client.data_to_send())
+    assert empty == []  # what came after is not slipped into an earlier answer
+    assert server.take_events() == [ApplicationData(data=b"later")]

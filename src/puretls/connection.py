@@ -132,8 +132,9 @@ class Connection:
     def take_events(self) -> list[Event]:
         """Every pending event, oldest first: :meth:`next_event` until None, in one call."""
         events = self._events
-        if events:
-            self._events = []
+        if not events:
+            return []  # never the live list: the caller may keep what it got
+        self._events = []
         return events
 
     def data_to_send(self) -> bytes:
