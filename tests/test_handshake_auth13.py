@@ -20,7 +20,7 @@ from puretls.connection import Connection
 from puretls.enums import AlertDescription, SignatureScheme
 from puretls.errors import CertificateError, PeerAlert, TLSError, UnexpectedMessage
 from puretls.events import ApplicationData, PeerCertificateVerified
-from puretls.handshake import auth13
+from puretls.handshake import certselect
 from puretls.handshake.certcompress import AVAILABLE_ALGORITHMS, CertificateCompressionAlgorithm
 from puretls.messages import CompressedCertificate
 from puretls.testing import CertificateAuthority, IssuedCert
@@ -178,7 +178,7 @@ def test_server_picks_chain_by_server_name() -> None:
     for name in ("a.test", "b.test"):
         c, _ = connect(client(server_name=name), server(certificates=chains))
         assert c.handshake_complete
-        assert auth13.leaf_covers_name(CertifiedKey(c.negotiated.peer_certificates, None), name)  # type: ignore[arg-type]
+        assert certselect.leaf_covers_name(CertifiedKey(c.negotiated.peer_certificates, None), name)  # type: ignore[arg-type]
 
 
 def test_unknown_server_name_gets_default_chain_or_unrecognized_name_when_strict() -> None:
@@ -198,11 +198,11 @@ def test_signature_algorithms_cert_prefers_a_chain_the_peer_can_check() -> None:
     by_rsa = certified(rsa_ca.issue(["localhost"]))
     by_ecdsa = certified(ca().issue(["localhost"]))
     ecdsa_schemes = (SignatureScheme.ecdsa_secp256r1_sha256,)
-    chosen = auth13.select_certificate(
+    chosen = certselect.select_certificate(
         (by_rsa, by_ecdsa), ecdsa_schemes, cert_schemes=ecdsa_schemes
     )
     assert chosen is not None and chosen[0] is by_ecdsa
-    chosen = auth13.select_certificate(
+    chosen = certselect.select_certificate(
         (by_ecdsa, by_rsa), ecdsa_schemes, cert_schemes=(SignatureScheme.rsa_pkcs1_sha256,)
     )
     assert chosen is not None and chosen[0] is by_rsa
@@ -218,13 +218,13 @@ def test_shared_server_config_remembers_each_clients_chain(
     )
     shared = server(certificates=chains)
     calls: list[str | None] = []
-    select = auth13.select_certificate
+    select = certselect.select_certificate
 
     def counting(*args: object, **kw: object) -> object:
         calls.append(kw.get("server_name"))  # type: ignore[arg-type]
         return select(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(auth13, "select_certificate", counting)
+    monkeypatch.setattr(certselect, "select_certificate", counting)
     rsa_only = (SignatureScheme.rsa_pss_rsae_sha256,)
     for _ in range(2):
         for name, schemes, expected in (
@@ -274,9 +274,9 @@ def test_lists_in_a_server_config_are_served_without_the_memos() -> None:
 
 def test_memo_starts_over_when_full() -> None:
     memo: dict[int, int] = {}
-    for key in range(auth13._MEMO_SIZE + 1):
-        auth13._remember(memo, key, key)
-    assert memo == {auth13._MEMO_SIZE: auth13._MEMO_SIZE}
+    for key in range(certselect._MEMO_SIZE + 1):
+        certselect.remember(memo, key, key)
+    assert memo == {certselect._MEMO_SIZE: certselect._MEMO_SIZE}
 
 
 def test_stapled_or_compressed_certificates_are_built_per_connection() -> None:
@@ -551,19 +551,19 @@ def test_chain_ranking_answers_are_the_same_cached_or_not() -> None:
     ecdsa = (SignatureScheme.ecdsa_secp256r1_sha256,)
     rsa = (SignatureScheme.rsa_pss_rsae_sha256,)
     for _ in range(2):  # the second round is answered from the caches
-        assert auth13._chain_signed_acceptably(chain, ecdsa)
-        assert not auth13._chain_signed_acceptably(chain, rsa)
-        assert auth13.leaf_covers_name(CertifiedKey(chain, None), "a.test")  # type: ignore[arg-type]
-        assert not auth13.leaf_covers_name(CertifiedKey(chain, None), "b.test")  # type: ignore[arg-type]
+        assert certselect._chain_signed_acceptably(chain, ecdsa)
+        assert not certselect._chain_signed_acceptably(chain, rsa)
+        assert certselect.leaf_covers_name(CertifiedKey(chain, None), "a.test")  # type: ignore[arg-type]
+        assert not certselect.leaf_covers_name(CertifiedKey(chain, None), "b.test")  # type: ignore[arg-type]
     # A list longer than the cache takes is checked directly, with the same answer.
     long_list = tuple(range(0x0900, 0x0900 + 100)) + ecdsa
-    assert auth13._chain_signed_acceptably(chain, long_list)
-    assert auth13._chain_signed_acceptably(list(chain), ecdsa)
+    assert certselect._chain_signed_acceptably(chain, long_list)
+    assert certselect._chain_signed_acceptably(list(chain), ecdsa)
 
 
 def test_overlong_server_name_is_matched_without_being_cached() -> None:
     chain = certified(server_leaf("a.test")).chain
     long_name = "a" * 300 + ".test"
-    before = auth13._leaf_covers_name.cache_info().currsize
-    assert not auth13.leaf_covers_name(CertifiedKey(chain, None), long_name)  # type: ignore[arg-type]
-    assert auth13._leaf_covers_name.cache_info().currsize == before
+    before = certselect._leaf_covers_name.cache_info().currsize
+    assert not certselect.leaf_covers_name(CertifiedKey(chain, None), long_name)  # type: ignore[arg-type]
+    assert certselect._leaf_covers_name.cache_info().currsize == before

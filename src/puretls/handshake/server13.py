@@ -31,7 +31,7 @@ from puretls.errors import (
     UnexpectedMessage,
 )
 from puretls.events import HandshakeComplete
-from puretls.handshake import auth13, early_data, psk13, server12
+from puretls.handshake import auth13, certselect, early_data, psk13, server12
 from puretls.handshake.base import HandshakeIO, State, hello_extension, unexpected
 from puretls.handshake.common13 import handle_key_update
 from puretls.messages import (
@@ -270,7 +270,7 @@ class ExpectClientHello:
     ) -> State:
         config = io.config
         psk = choice.psk
-        chosen = None if psk is not None else auth13.select_server_certificate(config, hello)
+        chosen = None if psk is not None else certselect.select_server_certificate(config, hello)
         # RFC 8446 4.2.6 (the decoder always reads it as PostHandshakeAuth).
         io.negotiated.post_handshake_auth = hello_extension(hello, PostHandshakeAuth) is not None
         alpn = _choose_alpn(config, hello)
