@@ -21,7 +21,7 @@ The clock is a parameter: the sans-I/O core never reads it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -342,7 +342,7 @@ class CertificateVerifier:
         name: str | None,
     ) -> list[x509.Certificate]:
         # The verifiers are cryptography's, built for this store, depth and
-        # second, and shared by the handshakes of that second (see _remember).
+        # second, and shared by the handshakes of that second (see _for_this_second).
         depth = self.max_chain_depth
         if self.purpose == "client":
             verifier = _client_verifier(store, depth, now, anonymous_server=False)
@@ -455,7 +455,14 @@ _SERVER_VERIFIERS: _Remembered[tuple[Store, int | None, str], ServerVerifier | N
 _CLIENT_VERIFIERS: _Remembered[tuple[Store, int | None, bool], ClientVerifier] = {}
 
 
-def _remember(cache: _Remembered[_Key, _Value], key: _Key, now: datetime, value: _Value) -> _Value:
+def _for_this_second(
+    cache: _Remembered[_Key, _Value], key: _Key, now: datetime, build: Callable[[], _Value]
+) -> _Value:
+    """The value kept under ``key`` for the second of ``now``, else ``build()`` kept."""
+    entry = cache.get(key)
+    if entry is not None and entry[0] <= now < entry[1]:
+        return entry[2]
+    value = build()
     start = now.replace(microsecond=0)
     if len(cache) >= _VERIFIER_CACHE_SIZE:
         cache.clear()
@@ -474,11 +481,12 @@ def _server_verifier(
     store: Store, depth: int | None, now: datetime, name: str
 ) -> ServerVerifier | None:
     """cryptography's verifier for ``name``; None when it cannot take the name."""
-    key = (store, depth, name)
-    entry = _SERVER_VERIFIERS.get(key)
-    if entry is not None and entry[0] <= now < entry[1]:
-        return entry[2]
-    return _remember(_SERVER_VERIFIERS, key, now, _build_server_verifier(store, depth, now, name))
+    return _for_this_second(
+        _SERVER_VERIFIERS,
+        (store, depth, name),
+        now,
+        lambda: _build_server_verifier(store, depth, now, name),
+    )
 
 
 def _build_server_verifier(
@@ -501,13 +509,13 @@ def _client_verifier(
     store: Store, depth: int | None, now: datetime, *, anonymous_server: bool
 ) -> ClientVerifier:
     """The verifier for client chains, or (``anonymous_server``) nameless server chains."""
-    key = (store, depth, anonymous_server)
-    entry = _CLIENT_VERIFIERS.get(key)
-    if entry is not None and entry[0] <= now < entry[1]:
-        return entry[2]
     ca, ee = _ANONYMOUS_SERVER if anonymous_server else _CLIENT
-    builder = _builder(store, depth, now).extension_policies(ca_policy=ca, ee_policy=ee)
-    return _remember(_CLIENT_VERIFIERS, key, now, builder.build_client_verifier())
+
+    def build() -> ClientVerifier:
+        builder = _builder(store, depth, now).extension_policies(ca_policy=ca, ee_policy=ee)
+        return builder.build_client_verifier()
+
+    return _for_this_second(_CLIENT_VERIFIERS, (store, depth, anonymous_server), now, build)
 
 
 def _verification_subject(name: str) -> x509.DNSName | x509.IPAddress | None:
