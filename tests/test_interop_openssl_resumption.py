@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +116,12 @@ def test_puretls_client_early_data_accepted_by_openssl_server(pki: Path) -> None
             handshake(second, sock)
             second.close()
             sock.sendall(second.data_to_send())
+        # -naccept 3 (probe, first, second): s_server exits once it has done
+        # with the second connection, so its output is complete; killing it
+        # at once could cut the early data it had not printed yet.
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         proc.kill()
         output = proc.communicate(timeout=5)[0].decode(errors="replace")
     assert second.negotiated.session_resumed
