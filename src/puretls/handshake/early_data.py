@@ -30,6 +30,23 @@ from puretls.messages import (
 )
 from puretls.transcript import Transcript
 
+
+def _early_secrets(io: HandshakeIO, hash_name: str, psk: bytes, raw_hello: bytes) -> bytes:
+    """client_early_traffic_secret for this ClientHello (RFC 8446 7.1), logged.
+
+    The early exporter secret is derived and kept beside it (7.5); both
+    sides derive the two alike.
+    """
+    hello_hash = hashlib.new(hash_name, raw_hello).digest()
+    early = ks.EarlySecret(hash_name, psk)
+    secret = early.client_early_traffic_secret(hello_hash)
+    exporter = early.early_exporter_master_secret(hello_hash)
+    io.keylog("CLIENT_EARLY_TRAFFIC_SECRET", secret)
+    io.keylog("EARLY_EXPORTER_SECRET", exporter)
+    io.negotiated.early_exporter_master_secret = exporter
+    return secret
+
+
 # --- client --------------------------------------------------------------------
 
 
@@ -39,16 +56,10 @@ def client_start(io: HandshakeIO, offer: ClientPskOffer | None, raw_hello: bytes
         return False
     first = offer.candidates[0]
     suite = offer.early_suite
-    hello_hash = hashlib.new(first.hash_name, raw_hello).digest()
-    early = ks.EarlySecret(first.hash_name, first.psk)
-    secret = early.client_early_traffic_secret(hello_hash)
-    exporter = early.early_exporter_master_secret(hello_hash)
-    io.keylog("CLIENT_EARLY_TRAFFIC_SECRET", secret)
-    io.keylog("EARLY_EXPORTER_SECRET", exporter)
+    secret = _early_secrets(io, first.hash_name, first.psk, raw_hello)
     negotiated = io.negotiated
     negotiated.early_data_offered = True
     negotiated.max_early_data_size = offer.max_early_data_size
-    negotiated.early_exporter_master_secret = exporter
     ccs_sent = False
     if io.config.middlebox_compat:
         # RFC 8446 D.4: with early data the CCS goes right after the
@@ -140,18 +151,12 @@ def server_read_early_data(
     next_state: State,
 ) -> State:
     """Switch the read key to the early key and wait for EndOfEarlyData."""
-    hello_hash = hashlib.new(suite.hash_name, raw_hello).digest()
-    early = ks.EarlySecret(suite.hash_name, psk.psk)
-    secret = early.client_early_traffic_secret(hello_hash)
-    exporter = early.early_exporter_master_secret(hello_hash)
-    io.keylog("CLIENT_EARLY_TRAFFIC_SECRET", secret)
-    io.keylog("EARLY_EXPORTER_SECRET", exporter)
+    secret = _early_secrets(io, suite.hash_name, psk.psk, raw_hello)
     io.set_read_key(suite, secret)
     negotiated = io.negotiated
     negotiated.early_data_offered = True
     negotiated.early_data_accepted = True
     negotiated.max_early_data_size = io.config.max_early_data_size
-    negotiated.early_exporter_master_secret = exporter
     return ExpectEndOfEarlyData(
         suite=suite,
         transcript=transcript,
