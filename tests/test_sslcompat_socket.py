@@ -466,3 +466,29 @@ def test_a_dropped_sslsocket_is_freed_without_the_garbage_collector(
         assert ref() is None
         right.settimeout(TIMEOUT)
         assert right.recv(10) == b""  # the fd was closed with it
+
+
+def test_handshake_waits_let_the_connection_work_ahead(
+    ca: CertificateAuthority, server_files: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each wait for the peer's flight during the handshake calls Connection.prepare."""
+    from puretls.connection import Connection
+
+    states: list[tuple[bool, str]] = []
+    original = Connection.prepare
+
+    def spy(self: Connection) -> None:
+        states.append((self.config.is_server, type(self._state).__name__))
+        original(self)
+
+    monkeypatch.setattr(Connection, "prepare", spy)
+    with (
+        tls_server(server_ctx(puretls, server_files), echo_line) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw,
+        client_ctx(puretls, ca).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(b"hello\n")
+        assert tls.recv(100) == b"echo:hello\n"
+    assert (True, "ExpectClientHello") in states
+    assert (True, "ExpectClientFinished") in states
+    assert (False, "ExpectServerHello") in states

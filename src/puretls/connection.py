@@ -126,6 +126,23 @@ class Connection:
         finally:
             records.settle()
 
+    def prepare(self) -> None:
+        """Work ahead while waiting for the peer; call it before blocking on input.
+
+        Everything a handshake state can compute before the peer's next
+        flight arrives (the server's key share before the ClientHello, its
+        application secrets and tickets before the client's Finished) runs
+        here instead of after the flight arrives, so it leaves the critical
+        path of a blocking I/O loop.  It sends nothing and emits no events:
+        the bytes on the wire are the same whether or not it is called.
+        Cheap when there is nothing to do; a no-op once the handshake is over.
+        """
+        if self.handshake_complete or self.closed:
+            return
+        prepare = getattr(self._state, "prepare", None)
+        if prepare is not None:
+            self._guard(lambda: prepare(self))
+
     def next_event(self) -> Event | None:
         return self._events.pop(0) if self._events else None
 

@@ -125,6 +125,20 @@ class State(Protocol):
         """Process ``message`` (its wire bytes are ``raw``); return the next state."""
 
 
+class Preparing(Protocol):
+    """A state with work it can do ahead, while its side waits for the peer.
+
+    ``prepare`` runs only when the I/O layer is about to wait for input
+    (:meth:`puretls.Connection.prepare`): it may compute what ``handle``
+    will need (a key share, the expected Finished, tickets), but never
+    sends, never changes state and never emits events, so calling it or
+    not (once or many times) leaves the bytes on the wire the same.
+    """
+
+    def prepare(self, io: HandshakeIO) -> None:
+        """Do work ahead for the next ``handle``; idempotent."""
+
+
 # The extensions of the ClientHello being handled, by class.  A server asks
 # about fifteen of them (versions, SNI, PSK, groups, shares, ALPN, signature
 # algorithms, ...) in helpers spread over several modules, and a linear

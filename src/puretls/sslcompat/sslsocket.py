@@ -309,6 +309,10 @@ class SSLSocket(ssl.SSLSocket):
                 result = step()
             except ssl.SSLWantReadError:
                 self._pt_flush()
+                obj = self._pt_obj
+                if obj is not None:
+                    # Our flight is out; until the peer's arrives, work ahead.
+                    obj.connection.prepare()
                 self._pt_receive()
                 continue
             except ssl.SSLError:
