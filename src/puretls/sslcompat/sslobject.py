@@ -279,6 +279,16 @@ class SSLObject(ssl.SSLObject):
 
     def do_handshake(self) -> None:
         """Advance the handshake; ``SSLWantReadError`` until it completes."""
+        if not self._pt_handshake_step():
+            raise want_read()
+
+    def _pt_handshake_step(self) -> bool:
+        """:meth:`do_handshake` that returns False where it would raise ``SSLWantReadError``.
+
+        SSLSocket's blocking loop calls this: it reads the socket when told
+        to, so a want-read exception built, raised and caught per flight
+        would be work for nothing.  Every other outcome is the same.
+        """
         if self._pt_error is not None:
             self._raise_stored()
         conn = self._pt_conn
@@ -290,14 +300,14 @@ class SSLObject(ssl.SSLObject):
                 self._fail(exc)
             self._flush()
         if conn.handshake_complete:
-            return
+            return True
         self._feed()
         if conn.handshake_complete:
             self._pt_resend_rejected_early_data()
-            return
+            return True
         if self._pt_eof_fed:
             raise eof_error()
-        raise want_read()
+        return False
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Decrypted data: up to ``len`` bytes, or into ``buffer`` (returns a count)."""

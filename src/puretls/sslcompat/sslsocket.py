@@ -11,6 +11,7 @@ socket raises ``SSLWantReadError`` / ``SSLWantWriteError`` as the stdlib's.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import errno
 import socket
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from puretls.sslcompat.sslobject import SSLObject
 
 T = TypeVar("T")
+# The C-level ``family`` attribute of a socket: an int, without the enum
+# conversion of the ``socket.socket.family`` property.
+_raw_family: Callable[[socket.socket], int] = _socket.socket.family.__get__
 _RECV_SIZE = 1 << 16
 # While reads come back at least half full (a bulk transfer), read up to
 # ~16 full records per call; otherwise 64 KiB, so a reader blocked waiting
@@ -77,10 +81,12 @@ class SSLSocket(ssl.SSLSocket):
             raise NotImplementedError("only stream sockets are supported")
         context._check_role(server_side, server_hostname or None)  # type: ignore[arg-type]
         # Take over the file descriptor: the new object becomes the socket and
-        # the old Python object is left detached, as the stdlib does.
+        # the old Python object is left detached, as the stdlib does.  The
+        # family is read as the plain int underneath (the ``family`` property
+        # builds an enum member per call); the type is SOCK_STREAM, just checked.
         kwargs = {
-            "family": sock.family,
-            "type": sock.type,
+            "family": _raw_family(sock),
+            "type": socket.SOCK_STREAM,
             "proto": sock.proto,
             "fileno": sock.fileno(),
         }
@@ -321,6 +327,23 @@ class SSLSocket(ssl.SSLSocket):
             self._pt_flush()
             return result
 
+    def _pt_handshake(self, obj: SSLObject) -> None:
+        """:meth:`_pt_run` for ``obj.do_handshake``, without a want-read exception per flight."""
+        conn = obj._pt_conn
+        while True:
+            try:
+                done = obj._pt_handshake_step()
+            except ssl.SSLError:
+                self._pt_flush_quietly()
+                raise
+            if done:
+                break
+            self._pt_flush()
+            # Our flight is out; until the peer's arrives, work ahead.
+            conn.prepare()
+            self._pt_receive()
+        self._pt_flush()
+
     def _pt_sslobj(self) -> SSLObject:
         self._checkClosed()
         if self._pt_obj is None:
@@ -350,7 +373,7 @@ class SSLSocket(ssl.SSLSocket):
                 self.settimeout(None)
             if limit is not None and self.gettimeout() != 0.0:
                 self._pt_deadline = time.monotonic() + limit
-            self._pt_run(obj.do_handshake)
+            self._pt_handshake(obj)
         except TimeoutError:
             if self._pt_deadline is not None and time.monotonic() >= self._pt_deadline:
                 raise TimeoutError(
@@ -360,7 +383,9 @@ class SSLSocket(ssl.SSLSocket):
             raise
         finally:
             self._pt_deadline = None
-            self.settimeout(timeout)
+            # Restored only if changed: settimeout is a system call (FIONBIO).
+            if self.gettimeout() != timeout:
+                self.settimeout(timeout)
 
     def _real_connect(self, addr: Any, connect_ex: bool) -> int | None:
         if self._pt_server_side:
@@ -431,7 +456,7 @@ class SSLSocket(ssl.SSLSocket):
             done, self._pt_pending_write = self._pt_pending_write, 0
             return done
         if not obj._pt_conn.handshake_complete:
-            self._pt_run(obj.do_handshake)
+            self._pt_handshake(obj)
         try:
             count = obj.write(data)
         except ssl.SSLError:
