@@ -600,8 +600,11 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
             context=self,
         )
 
-    def _check_role(self, server_side: bool, server_hostname: str | None) -> None:
-        """The errors ``_ssl`` raises when a context is used for the wrong role."""
+    def _check_role(self, server_side: bool, server_hostname: str | None) -> TLSConfig:
+        """The errors ``_ssl`` raises when a context is used for the wrong role.
+
+        Returns the shared config it checked (for :meth:`_make_config`'s ``shared``).
+        """
         if server_side and self._pt_protocol == PROTOCOL_TLS_CLIENT:
             raise ValueError("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context")
         if not server_side and self._pt_protocol == PROTOCOL_TLS_SERVER:
@@ -614,6 +617,7 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         config = self._pt_shared_config(server_side, server_hostname)
         if config.min_version > config.max_version:
             raise _ssl_error("NO_PROTOCOLS_AVAILABLE", "no protocols available")
+        return config
 
     def _version_range(self) -> tuple[int, int]:
         low = _version_number(self._pt_min_version, low=True)
@@ -643,9 +647,14 @@ class SSLContext(CertificateSettings, ssl.SSLContext):
         session: ClientSession | None = None,
         early_data: bool = False,
         tls12_session: TLS12Session | None = None,
+        shared: TLSConfig | None = None,
     ) -> TLSConfig:
-        """The puretls configuration for one connection with these settings."""
-        config = self._pt_shared_config(server_side, server_hostname)
+        """The puretls configuration for one connection with these settings.
+
+        ``shared``: what :meth:`_check_role` just returned for the same
+        role and name, so it is not looked up twice.
+        """
+        config = shared or self._pt_shared_config(server_side, server_hostname)
         factory = self.puretls_tracer_factory
         if (
             sni_callback is None

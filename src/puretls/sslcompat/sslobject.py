@@ -72,17 +72,22 @@ class SSLObject(ssl.SSLObject):
     _pt_server_hostname: str | None
     _pt_context: SSLContext
     _pt_plain: list[bytes]
-    _pt_plain_len: int
-    _pt_plain_off: int
-    _pt_sink: Callable[[bytes], object] | None
-    _pt_started: bool
-    _pt_eof_fed: bool
-    _pt_close_sent: bool
-    _pt_error: TLSError | None
     _pt_conn: Connection
-    _pt_cache_key: tuple[str, int] | None
     _pt_early_received: bytearray
-    _pt_early_resent: bool
+    # Immutable starting values live on the class: an instance stores one
+    # only once it changes (fewer stores per connection, smaller idle dicts).
+    # Decrypted data not yet read: whole event payloads in _pt_plain, the
+    # first one consumed up to _pt_plain_off; _pt_plain_len counts what is left.
+    _pt_plain_len: int = 0
+    _pt_plain_off: int = 0
+    # SSLSocket sends straight from here instead of through ``outgoing``.
+    _pt_sink: Callable[[bytes], object] | None = None
+    _pt_started: bool = False
+    _pt_eof_fed: bool = False
+    _pt_close_sent: bool = False
+    _pt_error: TLSError | None = None
+    _pt_cache_key: tuple[str, int] | None = None
+    _pt_early_resent: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -103,35 +108,24 @@ class SSLObject(ssl.SSLObject):
         if context is None:
             raise TypeError("context is required")
         hostname = _encode_hostname(server_hostname)
-        context._check_role(server_side, hostname)
+        shared = context._check_role(server_side, hostname)
         self = cls.__new__(cls)
         self._pt_incoming = incoming
         self._pt_outgoing = outgoing
         self._pt_server_side = bool(server_side)
         self._pt_server_hostname = hostname
         self._pt_context = context
-        # Decrypted data not yet read: whole event payloads, the first one
-        # consumed up to _pt_plain_off; _pt_plain_len counts what is left.
         # A list, not a deque: it rarely holds more than a couple of items,
         # and an idle connection's empty list is ten times smaller.
         self._pt_plain = []
-        self._pt_plain_len = 0
-        self._pt_plain_off = 0
-        # SSLSocket sends straight from here instead of through ``outgoing``.
-        self._pt_sink = None
-        self._pt_started = False
-        self._pt_eof_fed = False
-        self._pt_close_sent = False
-        self._pt_error = None
-        hook = self._on_sni if (server_side and context.sni_callback is not None) else None
-        self._pt_cache_key = None
         self._pt_early_received = bytearray()
-        self._pt_early_resent = False
+        hook = self._on_sni if (server_side and context.sni_callback is not None) else None
         config = context._make_config(
             server_side=self._pt_server_side,
             server_hostname=hostname,
             sni_callback=hook,
-            **_session_options(session),
+            **(_session_options(session) if session is not None else _NO_SESSION),
+            shared=shared,
         )
         self._pt_conn = Connection(config)
         return self
@@ -623,6 +617,10 @@ class SSLObject(ssl.SSLObject):
 class _SessionOptions(TypedDict):
     session: ClientSession | None
     tls12_session: TLS12Session | None
+
+
+# What _session_options(None) returns (``**`` copies it, so sharing is safe).
+_NO_SESSION: _SessionOptions = {"session": None, "tls12_session": None}
 
 
 def _session_options(session: object) -> _SessionOptions:

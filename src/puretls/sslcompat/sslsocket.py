@@ -47,13 +47,15 @@ class SSLSocket(ssl.SSLSocket):
     _pt_do_handshake_on_connect: bool
     _pt_suppress_ragged_eofs: bool
     _pt_session: ssl.SSLSession | None
-    _pt_obj: SSLObject | None
     _pt_incoming: ssl.MemoryBIO
     _pt_outgoing: ssl.MemoryBIO
     _pt_outq: list[bytes | memoryview]
-    _pt_pending_write: int
-    _pt_recv_size: int
     _pt_connected: bool
+    # Immutable starting values live on the class (one store fewer each
+    # per socket; an instance stores its own once it changes).
+    _pt_obj: SSLObject | None = None
+    _pt_pending_write: int = 0
+    _pt_recv_size: int = _RECV_SIZE
     # time.monotonic() by which the running handshake must finish, when the
     # context has a handshake_timeout (a puretls extension, off by default).
     _pt_deadline: float | None = None
@@ -100,13 +102,10 @@ class SSLSocket(ssl.SSLSocket):
         self._pt_do_handshake_on_connect = do_handshake_on_connect
         self._pt_suppress_ragged_eofs = suppress_ragged_eofs
         self._pt_session = session
-        self._pt_obj = None
         self._pt_incoming = ssl.MemoryBIO()
         self._pt_outgoing = ssl.MemoryBIO()
         # Record bytes not yet sent, in order; sent from as they are.
         self._pt_outq = []
-        self._pt_pending_write = 0
-        self._pt_recv_size = _RECV_SIZE
         try:
             self._pt_connected = _is_connected(self)
             self.settimeout(timeout)
@@ -265,7 +264,7 @@ class SSLSocket(ssl.SSLSocket):
         if self._pt_deadline is not None:
             self._pt_wait_until_deadline()
         obj = self._pt_obj
-        if obj is not None and obj.connection.handshake_complete:
+        if obj is not None and obj._pt_conn.handshake_complete:
             self._pt_receive_bulk(obj)
             return
         try:
@@ -318,7 +317,7 @@ class SSLSocket(ssl.SSLSocket):
                 obj = self._pt_obj
                 if obj is not None:
                     # Our flight is out; until the peer's arrives, work ahead.
-                    obj.connection.prepare()
+                    obj._pt_conn.prepare()
                 self._pt_receive()
                 continue
             except ssl.SSLError:
@@ -345,7 +344,6 @@ class SSLSocket(ssl.SSLSocket):
         self._pt_flush()
 
     def _pt_sslobj(self) -> SSLObject:
-        self._checkClosed()
         if self._pt_obj is None:
             raise ValueError("No SSL wrapper around " + str(self))
         return self._pt_obj
@@ -353,7 +351,9 @@ class SSLSocket(ssl.SSLSocket):
     def _checkClosed(self, msg: str | None = None) -> None:
         # As the stdlib: close() with a makefile() still open only drops a
         # reference (socket._io_refs), so the fd must stay usable; OS calls
-        # on a really closed fd raise EBADF by themselves.
+        # on a really closed fd raise EBADF by themselves.  Being a no-op,
+        # it is kept for callers in the base classes; this class's own
+        # methods do not call it.
         return None
 
     def _check_connected(self) -> None:
@@ -365,7 +365,7 @@ class SSLSocket(ssl.SSLSocket):
 
     def do_handshake(self, block: bool = False) -> None:
         self._check_connected()
-        obj = self._pt_sslobj()
+        obj = self._pt_obj or self._pt_sslobj()
         timeout = self.gettimeout()
         limit = self._pt_context.handshake_timeout
         try:
@@ -423,7 +423,7 @@ class SSLSocket(ssl.SSLSocket):
     # -- data --------------------------------------------------------------------
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
-        obj = self._pt_sslobj()
+        obj = self._pt_obj or self._pt_sslobj()
         conn = obj._pt_conn
         if (
             not obj._pt_plain_len
@@ -448,7 +448,7 @@ class SSLSocket(ssl.SSLSocket):
 
     def write(self, data: Any) -> int:
         """Encrypt and send ``data``; on a would-block, retry with the same data."""
-        obj = self._pt_sslobj()
+        obj = self._pt_obj or self._pt_sslobj()
         if self._pt_pending_write:
             # The records of an earlier write are still partly unsent: finish
             # them and report that write (OpenSSL's retry-with-same-data rule).
@@ -470,7 +470,6 @@ class SSLSocket(ssl.SSLSocket):
         return count
 
     def send(self, data: Any, flags: int = 0) -> int:
-        self._checkClosed()
         if self._pt_obj is None:
             return socket.socket.send(self, data, flags)
         if flags != 0:
@@ -478,7 +477,6 @@ class SSLSocket(ssl.SSLSocket):
         return self.write(data)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        self._checkClosed()
         if self._pt_obj is None:
             socket.socket.sendall(self, data, flags)
             return
@@ -508,7 +506,6 @@ class SSLSocket(ssl.SSLSocket):
         return self._sendfile_use_send(file, offset, count)  # type: ignore[attr-defined,no-any-return]
 
     def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
-        self._checkClosed()
         if self._pt_obj is None:
             return socket.socket.recv(self, buflen, flags)
         if flags != 0:
@@ -517,7 +514,6 @@ class SSLSocket(ssl.SSLSocket):
         return data
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
-        self._checkClosed()
         if nbytes is None:
             nbytes = memoryview(buffer).nbytes if buffer is not None else 1024
         if self._pt_obj is None:
@@ -540,7 +536,6 @@ class SSLSocket(ssl.SSLSocket):
         raise NotImplementedError(f"recvmsg_into not allowed on instances of {type(self)}")
 
     def pending(self) -> int:
-        self._checkClosed()
         return self._pt_obj.pending() if self._pt_obj is not None else 0
 
     # -- closing -------------------------------------------------------------------
@@ -554,7 +549,6 @@ class SSLSocket(ssl.SSLSocket):
         return plain
 
     def shutdown(self, how: int) -> None:
-        self._checkClosed()
         self._pt_obj = None
         socket.socket.shutdown(self, how)
 
@@ -576,7 +570,6 @@ class SSLSocket(ssl.SSLSocket):
     # -- what was negotiated -----------------------------------------------------
 
     def getpeercert(self, binary_form: bool = False) -> Any:
-        self._checkClosed()
         self._check_connected()
         return self._pt_sslobj().getpeercert(binary_form)
 
@@ -590,22 +583,18 @@ class SSLSocket(ssl.SSLSocket):
         return None
 
     def selected_alpn_protocol(self) -> str | None:
-        self._checkClosed()
         return self._pt_obj.selected_alpn_protocol() if self._pt_obj is not None else None
 
     def cipher(self) -> tuple[str, str, int] | None:
-        self._checkClosed()
         return self._pt_obj.cipher() if self._pt_obj is not None else None
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
-        self._checkClosed()
         return self._pt_obj.shared_ciphers() if self._pt_obj is not None else None
 
     def compression(self) -> None:
         return None
 
     def version(self) -> str | None:
-        self._checkClosed()
         return self._pt_obj.version() if self._pt_obj is not None else None
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
