@@ -49,6 +49,11 @@ from puretls.trace import ConnectionTracer
 from puretls.transcript import Transcript
 
 _CCS_BODY = b"\x01"
+# Record content types as plain ints: compared once per record.
+_HANDSHAKE = int(ContentType.handshake)
+_APPLICATION_DATA = int(ContentType.application_data)
+_ALERT = int(ContentType.alert)
+_CHANGE_CIPHER_SPEC = int(ContentType.change_cipher_spec)
 _UNLIMITED = 1 << 64
 _Traffic = client13.ClientTraffic | server13.ServerTraffic
 _AnyTraffic = _Traffic | Traffic12
@@ -317,15 +322,19 @@ class Connection:
             self._trace.message("sent", message, encoded)
         self._flight += encoded
         if not self.handshake_complete:
-            self.negotiated.log_message(type(message).__name__, "sent")
+            negotiated = self.negotiated
+            negotiated.messages.append(type(message).__name__)
+            negotiated.message_directions.append("sent")
         return encoded
 
     def send_change_cipher_spec(self) -> None:
-        self._flush_flight()
+        if self._flight:
+            self._flush_flight()
         self._outgoing.append(self._records.write(ContentType.change_cipher_spec, _CCS_BODY))
 
     def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
-        self._flush_flight()
+        if self._flight:
+            self._flush_flight()
         key, iv = ks.traffic_key_iv(suite.hash_name, secret, suite.key_length, suite.iv_length)
         if self._trace is not None:
             self._trace.key_change("write", suite.name, secret, key, iv)
@@ -462,13 +471,13 @@ class Connection:
             if item is None:
                 return
             content_type, data = item
-            if content_type == ContentType.handshake:
+            if content_type == _HANDSHAKE:
                 self._on_handshake(data)
-            elif content_type == ContentType.application_data:
+            elif content_type == _APPLICATION_DATA:
                 self._on_application_data(data)
-            elif content_type == ContentType.alert:
+            elif content_type == _ALERT:
                 self._on_alert(data)
-            elif content_type == ContentType.change_cipher_spec:
+            elif content_type == _CHANGE_CIPHER_SPEC:
                 self._on_change_cipher_spec(data)
             else:
                 raise UnexpectedMessage(f"unexpected record content type {content_type}")
@@ -478,22 +487,25 @@ class Connection:
             raise UnexpectedMessage("handshake data before the client started")
         reassembler = self._reassembler
         reassembler.feed(data)
+        limits = self._limits
+        negotiated = self.negotiated
         while True:
             item = reassembler.next_message()
             if item is None:
-                self._limits.on_handshake_record(message_incomplete=reassembler.buffered > 0)
+                limits.on_handshake_record(reassembler.buffered > 0)
                 return
             msg_type, raw = item
-            if self.negotiated.version == TLS12_NAME:
+            if negotiated.version == TLS12_NAME:
                 message = decode_handshake12(msg_type, raw[4:])
             else:
                 message = decode_handshake(msg_type, raw[4:])
-            self._limits.check_message(message)
+            limits.check_message(message)
             assert self._state is not None
             was_complete = self.handshake_complete
             if not was_complete:
-                self.negotiated.log_message(type(message).__name__, "received")
-            if was_complete and isinstance(message, KeyUpdate):
+                negotiated.messages.append(type(message).__name__)
+                negotiated.message_directions.append("received")
+            elif isinstance(message, KeyUpdate):
                 self._key_updates.peer_update()
             if self._trace is not None:
                 self._trace.message("received", message, raw)
@@ -502,7 +514,7 @@ class Connection:
                 self._state = self._state.handle(message, raw, self)
             if not was_complete and isinstance(self._state, _AnyTraffic):
                 self.handshake_complete = True
-            if self.negotiated.version == TLS12_NAME:
+            if negotiated.version == TLS12_NAME:
                 # RFC 5246 6.2.3: TLS 1.2 records may carry up to 2^14 + 2048.
                 self._records.max_record_length = MAX_TLS12_CIPHERTEXT_LENGTH
 

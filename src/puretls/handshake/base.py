@@ -61,7 +61,7 @@ class Negotiated:
     session_tickets: list[NewSessionTicket] = field(default_factory=list)
     # For people watching the handshake: message names in the order this
     # side sent or received them, and for each whether it was "sent" or
-    # "received".
+    # "received" (the connection appends to both as messages pass).
     messages: list[str] = field(default_factory=list)
     message_directions: list[str] = field(default_factory=list)
     # 0-RTT (RFC 8446 4.2.10): offered (client) and accepted or not (both).
@@ -72,10 +72,6 @@ class Negotiated:
     early_exporter_master_secret: bytes = field(default=b"", repr=False)
     # Client: resumable sessions built from the NewSessionTickets received.
     sessions: list[ClientSession] = field(default_factory=list)
-
-    def log_message(self, name: str, direction: str) -> None:
-        self.messages.append(name)
-        self.message_directions.append(direction)
 
 
 class HandshakeIO(Protocol):
