@@ -213,7 +213,12 @@ class RecordDeframer:
         if len(view) - bpos < HEADER_LENGTH:
             return None
         header = bytes(view[bpos : bpos + HEADER_LENGTH])
-        end = bpos + HEADER_LENGTH + check_header(header, self.max_record_length)
+        # check_header's three tests, written out for the good case (one
+        # call fewer per record); check_header itself raises the error.
+        length = (header[3] << 8) | header[4]
+        if header[1] != 0x03 or header[0] not in _KNOWN_TYPES or length > self.max_record_length:
+            check_header(header, self.max_record_length)
+        end = bpos + HEADER_LENGTH + length
         if len(view) < end:
             return None
         self._bpos = end

@@ -58,7 +58,13 @@ class RecordLayer:
         max_record_length: int = MAX_TLS13_CIPHERTEXT_LENGTH,
         max_fragment_length: int = MAX_PLAINTEXT_LENGTH,
     ) -> None:
-        self._deframer = RecordDeframer(max_record_length)
+        self._deframer = deframer = RecordDeframer(max_record_length)
+        # Receiving: ``feed(data)`` adds received bytes (a fed bytearray is
+        # borrowed until ``settle()``, which copies what is left unread).
+        # Both are the deframer's own methods, bound here once so that a
+        # received chunk costs no wrapper call.
+        self.feed = deframer.feed
+        self.settle = deframer.settle
         self._read: RecordProtection = NullProtection()
         self._write: RecordProtection = NullProtection()
         # Plaintext bytes per outgoing record.  RFC 8449 record_size_limit
@@ -141,19 +147,11 @@ class RecordLayer:
 
     # -- receiving -----------------------------------------------------------
 
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Add received bytes; a fed bytearray is borrowed until :meth:`settle`."""
-        self._deframer.feed(data)
-
     def discard_received(self) -> None:
         """Forget received bytes not yet read (the connection failed)."""
         self._deframer.clear()
         self._stashed = None
         self._stashed_error = None
-
-    def settle(self) -> None:
-        """Stop borrowing the last fed buffer (copy what is left unread)."""
-        self._deframer.settle()
 
     def read(self, coalesce: bool = False) -> tuple[int, bytes] | None:
         """The next (content type, plaintext), or None until more bytes arrive.
@@ -166,9 +164,10 @@ class RecordLayer:
         if self._stashed_error is not None:
             error, self._stashed_error = self._stashed_error, None
             raise error
-        if self._stashed is not None:
-            item, self._stashed = self._stashed, None
-            return item
+        stashed = self._stashed
+        if stashed is not None:
+            self._stashed = None
+            return stashed
         read = self._read
         if (
             coalesce
@@ -176,7 +175,26 @@ class RecordLayer:
             and self._skip_budget is None
             and isinstance(read, TLS13Protection)
         ):
-            return self._read_application_data(read)
+            # The bulk receive path: decrypt records in place and join their
+            # data.  Each part is a TLSInnerPlaintext without padding:
+            # content || type.
+            parts: list[bytes] = []
+            item: tuple[int, bytes] | None
+            try:
+                item = self._next_protected(read, parts)
+            except TLSError as exc:
+                if not parts:
+                    raise
+                # Deliver what came before the bad record first, as a record-
+                # by-record read would have; the error follows on the next read.
+                self._stashed_error = exc
+                item = None
+            if parts:
+                self._stashed = item
+                if len(parts) == 1:
+                    return _APPLICATION_DATA, parts[0][:-1]
+                return _APPLICATION_DATA, b"".join([memoryview(part)[:-1] for part in parts])
+            return item
         deframer = self._deframer
         while (raw := deframer.next_raw()) is not None:
             result = self._receive(*raw)
@@ -185,26 +203,6 @@ class RecordLayer:
                     self._observe_received(raw[0], raw[1], *result)
                 return result
         return None
-
-    def _read_application_data(self, protection: TLS13Protection) -> tuple[int, bytes] | None:
-        """The bulk receive path: decrypt records in place and join their data."""
-        # Each part is a TLSInnerPlaintext without padding: content || type.
-        parts: list[bytes] = []
-        try:
-            item = self._next_protected(protection, parts)
-        except TLSError as exc:
-            if not parts:
-                raise
-            # Deliver what came before the bad record first, as a record-
-            # by-record read would have; the error follows on the next read.
-            self._stashed_error = exc
-            item = None
-        if parts:
-            self._stashed = item
-            if len(parts) == 1:
-                return _APPLICATION_DATA, parts[0][:-1]
-            return _APPLICATION_DATA, b"".join([memoryview(part)[:-1] for part in parts])
-        return item
 
     def _next_protected(
         self, protection: TLS13Protection, parts: list[bytes]
@@ -267,7 +265,7 @@ class RecordLayer:
                 # D.4); and a peer that failed before deriving its keys (e.g.
                 # on our ServerHello) can only send its alert in clear.
                 check_fragment(content_type, len(fragment))
-                return content_type, _as_bytes(fragment)
+                return content_type, fragment if type(fragment) is bytes else bytes(fragment)
         elif isinstance(protection, NullProtection):
             return self._receive_plaintext(protection, content_type, fragment)
         return self._receive_record(
@@ -305,7 +303,9 @@ class RecordLayer:
             raise UnexpectedMessage("application_data record before keys were established")
         check_fragment(content_type, len(fragment))
         self.records_read += 1
-        return protection.open_fragment(content_type, _as_bytes(fragment))
+        return protection.open_fragment(
+            content_type, fragment if type(fragment) is bytes else bytes(fragment)
+        )
 
     # -- sending -------------------------------------------------------------
 

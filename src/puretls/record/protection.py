@@ -113,9 +113,23 @@ class NullProtection(RecordProtection):
 
 
 class _AEADProtection(RecordProtection):
-    """Key checks and the AEAD object shared by the TLS 1.3 and 1.2 variants."""
+    """Key checks and the AEAD object shared by the TLS 1.3 and 1.2 variants.
 
-    def __init__(self, suite: CipherSuiteInfo, key: bytes, iv: bytes) -> None:
+    ``padding`` is TLS 1.3's record padding policy (RFC 8446 5.4), taken
+    here so that a :class:`TLS13Protection` (four per handshake side) is
+    built with one ``__init__`` call; TLS 1.2 passes none.
+    """
+
+    # None: no padding (a class default; an instance with a policy has its own).
+    padding: PaddingPolicy | None = None
+
+    def __init__(
+        self,
+        suite: CipherSuiteInfo,
+        key: bytes,
+        iv: bytes,
+        padding: PaddingPolicy | None = None,
+    ) -> None:
         if len(key) != suite.key_length:
             raise ValueError(f"{suite.name} needs a {suite.key_length}-byte key, got {len(key)}")
         if len(iv) != suite.iv_length:
@@ -124,6 +138,8 @@ class _AEADProtection(RecordProtection):
         # Built once per key: key setup is the costly part of an AEAD object.
         self._aead: AESGCM | ChaCha20Poly1305 = suite.aead(key)
         self._iv_int = int.from_bytes(iv, "big")
+        if padding is not None:
+            self.padding = padding
 
     def _xor_nonce(self, seq: int) -> bytes:
         # RFC 8446 5.3: the 64-bit sequence number, left-padded with zeros to
@@ -143,19 +159,13 @@ class _AEADProtection(RecordProtection):
 
 
 class TLS13Protection(_AEADProtection):
-    """TLS 1.3 record protection (RFC 8446 5.2 - 5.4)."""
+    """TLS 1.3 record protection (RFC 8446 5.2 - 5.4).
+
+    ``TLS13Protection(suite, key, iv, padding=None)``: ``padding`` is a
+    :data:`PaddingPolicy`, or None for no padding.
+    """
 
     hides_content_type = True
-
-    def __init__(
-        self,
-        suite: CipherSuiteInfo,
-        key: bytes,
-        iv: bytes,
-        padding: PaddingPolicy | None = None,
-    ) -> None:
-        super().__init__(suite, key, iv)
-        self.padding = padding
 
     def _padding_for(self, content_type: int, length: int) -> int:
         if self.padding is None:
