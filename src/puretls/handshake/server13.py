@@ -8,11 +8,12 @@ Finished (and certificate, when it asked for one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
-from puretls.crypto.groups import generate_key_exchange
+from puretls.crypto.groups import KeyExchange, generate_key_exchange, is_supported_group
 from puretls.crypto.signatures import (
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
     PublicKey,
@@ -66,6 +67,10 @@ TLS13 = ProtocolVersion.TLSv1_3
 _SELECTED_TLS13 = SupportedVersions(selected=TLS13)  # RFC 8446 4.2.1
 _SNI_ACKNOWLEDGED = ServerName()  # RFC 6066 3: empty in EncryptedExtensions
 _EARLY_DATA_ACCEPTED = EarlyData()  # RFC 8446 4.2.10: empty in EncryptedExtensions
+
+# TLSConfig.last_key_share_group when the last first ClientHello used no key
+# share of ours (a HelloRetryRequest, psk_ke, TLS 1.2): prepare none.
+_NO_SHARE = -1
 
 
 @dataclass(slots=True, kw_only=True)
@@ -165,17 +170,71 @@ def _apply_sni(io: HandshakeIO, hello: ClientHello) -> bool:
 
 
 @dataclass(slots=True, kw_only=True)
+class _PreparedShare:
+    """A key pair made before the ClientHello came (ExpectClientHello.prepare)."""
+
+    group: int
+    rng: Callable[[int], bytes]  # the one it was drawn from
+    kx: KeyExchange
+    public: bytes
+
+
+def _remember_group(config: TLSConfig, group: int) -> None:
+    """Note on the (shared) config which group the next hello will likely need."""
+    if config.last_key_share_group != group:
+        # The one mutable value of the frozen config: a hint, never part of a decision.
+        object.__setattr__(config, "last_key_share_group", group)
+
+
+@dataclass(slots=True, kw_only=True)
 class ExpectClientHello:
     """Waits for the first ClientHello, or the second after a retry."""
 
     transcript: Transcript
     retry: _Retry | None = None
+    # Made by prepare(), used by at most one _send_server_flight.
+    prepared_share: _PreparedShare | None = None
+
+    def prepare(self, io: HandshakeIO) -> None:
+        """Make the key share the hello will most likely ask for (base.Preparing).
+
+        The group the config's last ClientHello chose (else our first), or
+        the one our HelloRetryRequest named.  It is drawn from ``config.rng``
+        exactly as _send_server_flight would draw it, first thing: when the
+        group matches, the handshake's bytes do not change; when it does not,
+        the key is dropped and a fresh one made (the rng stream moves on).
+        """
+        config = io.config
+        if self.prepared_share is not None or config.max_version < TLS13:
+            return
+        if self.retry is not None:
+            group = self.retry.group
+        else:
+            group = config.last_key_share_group or (config.groups[0] if config.groups else 0)
+        if group == _NO_SHARE or not is_supported_group(group):
+            return
+        kx = generate_key_exchange(group, config.rng)
+        self.prepared_share = _PreparedShare(
+            group=group, rng=config.rng, kx=kx, public=kx.public_bytes()
+        )
+
+    def _key_share(self, group: int, config: TLSConfig) -> tuple[KeyExchange, bytes]:
+        """Our key pair for ``group``: the prepared one if it fits, else a new one."""
+        prepared = self.prepared_share
+        if prepared is not None:
+            self.prepared_share = None  # single use, whatever happens next
+            if prepared.group == group and prepared.rng is config.rng:
+                return prepared.kx, prepared.public
+        kx = generate_key_exchange(group, config.rng)
+        return kx, kx.public_bytes()
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         if not isinstance(message, ClientHello):
             raise unexpected(message, self)
         hello = message
+        first_config = io.config  # the one prepare() read, before any SNI switch
         if self.retry is None and server12.wants_tls12(io.config, hello):
+            _remember_group(first_config, _NO_SHARE)
             return server12.handle_client_hello(hello, raw, io)
         _check_versions(hello)
         if self.retry is None:
@@ -184,6 +243,9 @@ class ExpectClientHello:
         else:
             sni_acknowledged = io.negotiated.server_name is not None
         choice = self._choose(io, hello, raw)
+        if self.retry is None:
+            share = choice.client_share is not None
+            _remember_group(first_config, choice.group if share else _NO_SHARE)
         if choice.needs_retry:
             return self._send_hello_retry_request(hello, raw, choice, io)
         return self._send_server_flight(hello, raw, choice, sni_acknowledged, io)
@@ -279,9 +341,9 @@ class ExpectClientHello:
             sh_extensions.append(PreSharedKey(selected_identity=psk.index))
         shared_secret: bytes | None = None
         if choice.client_share is not None:  # absent only in psk_ke mode
-            kx = generate_key_exchange(choice.group, config.rng)
+            kx, public = self._key_share(choice.group, config)
             shared_secret = kx.exchange(choice.client_share.key_exchange)
-            entry = KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
+            entry = KeyShareEntry(group=choice.group, key_exchange=public)
             sh_extensions.append(KeyShare(server_share=entry))
         sh_extensions.append(_SELECTED_TLS13)
         suite = choice.suite
