@@ -23,11 +23,13 @@ import pytest
 
 from puretls.config import TLSConfig
 from puretls.connection import Connection
-from puretls.enums import CipherSuite, NamedGroup
+from puretls.enums import AlertDescription, CipherSuite, NamedGroup
+from puretls.errors import DecryptError
 from puretls.events import ApplicationData, NewSessionTicketReceived
 from puretls.handshake import server13
-from puretls.messages import HandshakeMessage
+from puretls.messages import Finished, HandshakeMessage
 from puretls.session import ClientSession, TicketKey, TicketKeys
+from puretls.trace import TraceLog
 from test_connection import client_config, server_config, server_key
 from test_handshake_rfc8448 import h, load, message, records, rfc_ticket_hook, rng_from
 from test_handshake_rfc8448 import rsa_server_key as rfc8448_server_key
@@ -246,6 +248,61 @@ def test_config_remembers_the_group_of_the_last_client_hello() -> None:
     assert share is not None and share.group == NamedGroup.secp256r1
 
 
+def test_server_prepares_the_client_finished_and_tickets() -> None:
+    client, server, _ = _pair({}, {})
+    client.start_handshake()
+    server.receive_data(client.data_to_send())
+    server.prepare()
+    state = server._state
+    assert isinstance(state, server13.ExpectClientFinished)
+    assert state.prepared is not None
+    assert len(state.prepared.tickets) == 2
+    assert server.data_to_send()  # only the flight: prepared tickets are not sent
+    assert server.data_to_send() == b""
+
+
+def test_nothing_is_prepared_while_a_client_certificate_is_expected() -> None:
+    client, server, _ = _pair(*[dict(kw) for kw in SCENARIOS["client certificate required"]])
+    client.start_handshake()
+    server.receive_data(client.data_to_send())
+    server.prepare()
+    assert isinstance(server._state, server13.ExpectClientCertificate)
+    assert not hasattr(server._state, "prepared")
+
+
+def test_a_traced_server_prepares_no_finished_and_traces_the_same() -> None:
+    traces = []
+    for prepare in (False, True):
+        log = TraceLog(reveal_secrets=True)
+        client, server, _ = _pair({}, {"tracer": log})
+        _exchange(client, server, prepare)
+        traces.append(log.events)
+    assert traces[0] == traces[1]
+
+
+@pytest.mark.parametrize("prepare", [False, True])
+def test_wrong_client_finished_is_decrypt_error_either_way(prepare: bool) -> None:
+    def spoil(message: HandshakeMessage) -> HandshakeMessage:
+        if isinstance(message, Finished):
+            return Finished(verify_data=bytes(len(message.verify_data)))
+        return message
+
+    client, server, _ = _pair({"message_hook": spoil}, {})
+    if prepare:
+        server.prepare()
+    client.start_handshake()
+    server.receive_data(client.data_to_send())
+    if prepare:
+        server.prepare()
+        assert isinstance(server._state, server13.ExpectClientFinished)
+        assert server._state.prepared is not None
+    client.receive_data(server.data_to_send())
+    with pytest.raises(DecryptError):
+        server.receive_data(client.data_to_send())
+    assert server.error is not None and server.error.alert == AlertDescription.decrypt_error
+    assert not server.handshake_complete
+
+
 @pytest.mark.parametrize("early_data", [False, True])
 def test_prepare_leaves_resumption_and_0rtt_the_same(early_data: bool) -> None:
     runs = []
@@ -320,6 +377,9 @@ def test_rfc8448_server_replay_with_prepare_is_byte_exact(monkeypatch: pytest.Mo
     server.prepare()  # the X25519 key share, first draw of the rng
     server.receive_data(theirs[0])
     assert server.data_to_send() == ours[0] + ours[1]
+    server.prepare()  # the client's Finished and the ticket
+    assert isinstance(server._state, server13.ExpectClientFinished)
+    assert server._state.prepared is not None
     server.receive_data(theirs[1])
     assert server.handshake_complete
     assert server.data_to_send() == ours[2]

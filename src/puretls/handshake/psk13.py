@@ -370,9 +370,24 @@ def send_tickets(
     io: HandshakeIO, suite: CipherSuiteInfo, resumption_secret: bytes, count: int
 ) -> None:
     """Issue ``count`` NewSessionTickets (RFC 8446 4.6.1) sealed under our ticket keys."""
+    for ticket in make_tickets(io, suite, resumption_secret, count):
+        io.send_handshake(ticket)
+
+
+def make_tickets(
+    io: HandshakeIO, suite: CipherSuiteInfo, resumption_secret: bytes, count: int
+) -> list[NewSessionTicket]:
+    """The NewSessionTickets :func:`send_tickets` sends, made but not sent.
+
+    A server may make them while it waits for the client's Finished
+    (server13.ExpectClientFinished.prepare): the same rng draws in the same
+    order (per ticket: ticket_age_add, then the sealing), so the tickets are
+    the ones it would have made after the Finished.
+    """
     config = io.config
     lifetime = min(config.ticket_lifetime, 7 * 24 * 3600)
     max_early = config.max_early_data_size
+    tickets = []
     for number in range(count):
         now = config.time()
         nonce = number.to_bytes(2, "big")
@@ -391,7 +406,7 @@ def send_tickets(
         extensions: tuple[Extension, ...] = ()
         if max_early > 0:
             extensions = (EarlyData(max_early_data_size=max_early),)
-        io.send_handshake(
+        tickets.append(
             NewSessionTicket(
                 ticket_lifetime=lifetime,
                 ticket_age_add=age_add,
@@ -400,3 +415,4 @@ def send_tickets(
                 extensions=extensions,
             )
         )
+    return tickets

@@ -8,6 +8,7 @@ Finished (and certificate, when it asked for one).
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ from puretls.messages import (
     KeyShare,
     KeyShareEntry,
     KeyUpdate,
+    NewSessionTicket,
     PostHandshakeAuth,
     PreSharedKey,
     PskKeyExchangeModes,
@@ -492,17 +494,65 @@ class ExpectClientCertificateVerify:
 
 
 @dataclass(slots=True, kw_only=True)
+class _PreparedFinish:
+    """What handling the client's Finished needs, worked out while waiting for it."""
+
+    expected: bytes  # the whole Finished message the client must send (RFC 8446 4.4.4)
+    resumption: bytes  # resumption_master_secret over ..client Finished (RFC 8446 7.1)
+    tickets: list[NewSessionTicket]  # made, not sent (psk13.make_tickets)
+
+
+@dataclass(slots=True, kw_only=True)
 class ExpectClientFinished:
     ctx: _ServerContext
+    prepared: _PreparedFinish | None = None
+
+    def prepare(self, io: HandshakeIO) -> None:
+        """While the client checks our flight, compute what its Finished will need.
+
+        Only the client's Finished can come next in this state, and its
+        bytes are determined by the transcript so far: the expected message,
+        the transcript hash through it, the resumption master secret and
+        our tickets follow from it (base.Preparing).  With a tracer the
+        schedule steps would be reported ahead of the message that causes
+        them, so a traced connection works everything out on arrival.
+        """
+        config = io.config
+        if self.prepared is not None or config.tracer is not None:
+            return
+        ctx = self.ctx
+        hash_name = ctx.suite.hash_name
+        verify_data = ks.finished_verify_data(hash_name, ctx.client_hs, ctx.transcript.digest())
+        expected = Finished(verify_data=verify_data).encode()
+        resumption = ctx.master.resumption_master_secret(ctx.transcript.digest_with(expected))
+        tickets = (
+            psk13.make_tickets(io, ctx.suite, resumption, config.session_tickets)
+            if ctx.send_tickets and config.session_tickets > 0
+            else []
+        )
+        self.prepared = _PreparedFinish(expected=expected, resumption=resumption, tickets=tickets)
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         io.skip_early_data(False)
         if not isinstance(message, Finished):
             raise unexpected(message, self)
         ctx = self.ctx
-        hash_name = ctx.suite.hash_name
-        ks.verify_finished(hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data)
-        ctx.transcript.update(raw)
+        prepared = self.prepared
+        self.prepared = None
+        # RFC 8446 4.4.4: the whole message equal to the one expected means
+        # verify_data is right (constant time, as verify_finished compares).
+        if prepared is not None and hmac.compare_digest(raw, prepared.expected):
+            ctx.transcript.update(raw)
+            resumption = prepared.resumption
+            tickets: list[NewSessionTicket] | None = prepared.tickets
+        else:
+            hash_name = ctx.suite.hash_name
+            ks.verify_finished(
+                hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data
+            )
+            ctx.transcript.update(raw)
+            resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
+            tickets = None
         io.set_read_key(ctx.suite, ctx.client_app)
         io.emit(
             HandshakeComplete(
@@ -510,9 +560,12 @@ class ExpectClientFinished:
                 session_resumed=io.negotiated.session_resumed,
             )
         )
-        resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
         if ctx.send_tickets and io.config.session_tickets > 0:
-            psk13.send_tickets(io, ctx.suite, resumption, io.config.session_tickets)
+            if tickets is None:
+                psk13.send_tickets(io, ctx.suite, resumption, io.config.session_tickets)
+            else:
+                for ticket in tickets:
+                    io.send_handshake(ticket)
         return ServerTraffic(
             suite=ctx.suite,
             client_secret=ctx.client_app,
