@@ -20,6 +20,7 @@ from puretls.session import (
     SessionCache,
     TicketKey,
     TicketKeys,
+    pack_resumption_state,
 )
 
 HOUR = 3600.0
@@ -100,6 +101,37 @@ states = st.builds(
 def test_resumption_state_round_trips(state: ResumptionState) -> None:
     assert ResumptionState.decode(state.encode()) == state
     assert state.psk.hex() not in repr(state)
+
+
+@given(states)
+def test_packing_the_fields_gives_the_state_encoding(state: ResumptionState) -> None:
+    packed = pack_resumption_state(
+        state.cipher_suite,
+        state.psk,
+        state.issued_at_ms,
+        state.ticket_age_add,
+        state.lifetime,
+        state.max_early_data_size,
+        (state.server_name or "").encode(),
+        (state.alpn_protocol or "").encode(),
+    )
+    assert packed == state.encode()
+
+
+def test_one_key_not_due_is_current_without_rotation() -> None:
+    drawn: list[int] = []
+
+    def rng(n: int) -> bytes:
+        drawn.append(n)
+        return os.urandom(n)
+
+    ring = TicketKeys(rotation_interval=HOUR)
+    first = ring.current(0.0, rng)
+    assert drawn == [16, 32]  # name and key of the first key
+    assert ring.current(HOUR - 1, rng) is first  # the lock-free path
+    assert drawn == [16, 32]
+    assert ring.current(HOUR, rng) is not first  # due: rotated under the lock
+    assert len(ring.keys) == 2
 
 
 def test_resumption_state_encoding_is_byte_exact() -> None:

@@ -227,6 +227,11 @@ class TLSConfig:
     certificate_messages: dict[tuple[bytes, ...], Certificate] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # Server: the key exchange group the last ClientHello on this config
+    # settled on (0: none yet), so that a server can make its key share
+    # while it waits for the next one (server13.ExpectClientHello.prepare).
+    # One plain value, overwritten; never copied by ``replace``.
+    last_key_share_group: int = field(default=0, init=False, repr=False, compare=False)
 
     def replace(self, **changes: object) -> TLSConfig:
         """A copy with ``changes`` applied: ``dataclasses.replace``, made cheap.

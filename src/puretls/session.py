@@ -136,6 +136,12 @@ class TicketKeys:
         return tuple(self._keys)
 
     def current(self, now: float, rng: Rng) -> TicketKey:
+        keys = self._keys
+        if len(keys) == 1 and (not self.rotate or now - keys[0].created < self.rotation_interval):
+            # One key, not due for rotation: nothing to add or retire, so no
+            # lock.  A thread racing a rotation seals with the key that was
+            # current an instant before, which still opens its tickets.
+            return keys[0]
         with self._lock:
             if self.rotate and (
                 not self._keys or now - self._keys[-1].created >= self.rotation_interval
@@ -253,27 +259,17 @@ class ResumptionState:
 
     def encode(self) -> bytes:
         """version(1) suite(2) psk<1> issued_at_ms(8) age_add(4) lifetime(4)
-        max_early_data_size(4) server_name<2> alpn_protocol<1>, big-endian.
-
-        Two struct.pack calls: a server seals one of these per ticket it issues.
-        """
-        psk = self.psk
-        server_name = (self.server_name or "").encode("utf-8")
-        alpn = (self.alpn_protocol or "").encode("utf-8")
-        if len(psk) > 0xFF or len(server_name) > 0xFFFF or len(alpn) > 0xFF:
-            raise ValueError("resumption state field too long")
-        try:
-            head = _STATE_HEAD.pack(_STATE_VERSION, self.cipher_suite, len(psk))
-            middle = _STATE_MIDDLE.pack(
-                self.issued_at_ms,
-                self.ticket_age_add,
-                self.lifetime,
-                self.max_early_data_size,
-                len(server_name),
-            )
-        except struct.error as exc:
-            raise ValueError(f"resumption state field out of range: {exc}") from None
-        return head + psk + middle + server_name + bytes((len(alpn),)) + alpn
+        max_early_data_size(4) server_name<2> alpn_protocol<1>, big-endian."""
+        return pack_resumption_state(
+            self.cipher_suite,
+            self.psk,
+            self.issued_at_ms,
+            self.ticket_age_add,
+            self.lifetime,
+            self.max_early_data_size,
+            (self.server_name or "").encode("utf-8"),
+            (self.alpn_protocol or "").encode("utf-8"),
+        )
 
     @classmethod
     def decode(cls, data: bytes) -> ResumptionState:
@@ -292,6 +288,34 @@ class ResumptionState:
         )
         r.expect_end("resumption state")
         return state
+
+
+def pack_resumption_state(
+    cipher_suite: int,
+    psk: bytes,
+    issued_at_ms: int,
+    ticket_age_add: int,
+    lifetime: int,
+    max_early_data_size: int,
+    server_name: bytes,
+    alpn_protocol: bytes,
+) -> bytes:
+    """:meth:`ResumptionState.encode` from the field values (names UTF-8 encoded).
+
+    A server seals one of these per ticket it issues; it calls this
+    directly, with the names encoded once per flight, instead of building a
+    ResumptionState first.  Two struct.pack calls.
+    """
+    if len(psk) > 0xFF or len(server_name) > 0xFFFF or len(alpn_protocol) > 0xFF:
+        raise ValueError("resumption state field too long")
+    try:
+        head = _STATE_HEAD.pack(_STATE_VERSION, cipher_suite, len(psk))
+        middle = _STATE_MIDDLE.pack(
+            issued_at_ms, ticket_age_add, lifetime, max_early_data_size, len(server_name)
+        )
+    except struct.error as exc:
+        raise ValueError(f"resumption state field out of range: {exc}") from None
+    return head + psk + middle + server_name + bytes((len(alpn_protocol),)) + alpn_protocol
 
 
 # ---------------------------------------------------------------------------

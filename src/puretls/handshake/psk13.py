@@ -35,7 +35,12 @@ from puretls.messages import (
     client_hello_binder_prefix_length,
     find_extension,
 )
-from puretls.session import ClientSession, ResumptionState
+from puretls.session import (
+    MAX_TICKET_LIFETIME,
+    ClientSession,
+    ResumptionState,
+    pack_resumption_state,
+)
 from puretls.transcript import Transcript
 
 _MS = 1000
@@ -370,33 +375,56 @@ def send_tickets(
     io: HandshakeIO, suite: CipherSuiteInfo, resumption_secret: bytes, count: int
 ) -> None:
     """Issue ``count`` NewSessionTickets (RFC 8446 4.6.1) sealed under our ticket keys."""
+    for ticket in make_tickets(io, suite, resumption_secret, count):
+        io.send_handshake(ticket)
+
+
+def make_tickets(
+    io: HandshakeIO, suite: CipherSuiteInfo, resumption_secret: bytes, count: int
+) -> list[NewSessionTicket]:
+    """The NewSessionTickets :func:`send_tickets` sends, made but not sent.
+
+    A server may make them while it waits for the client's Finished
+    (server13.ExpectClientFinished.prepare): the same rng draws in the same
+    order (per ticket: ticket_age_add, then the sealing), so the tickets are
+    the ones it would have made after the Finished.
+    """
     config = io.config
-    lifetime = min(config.ticket_lifetime, 7 * 24 * 3600)
+    rng = config.rng
+    now = config.time()  # one moment for the flight
+    issued_at_ms = int(now * _MS)
+    lifetime = min(config.ticket_lifetime, MAX_TICKET_LIFETIME)
     max_early = config.max_early_data_size
+    extensions: tuple[Extension, ...] = ()
+    if max_early > 0:
+        extensions = (EarlyData(max_early_data_size=max_early),)
+    negotiated = io.negotiated
+    server_name = (negotiated.server_name or "").encode("utf-8")
+    alpn = (negotiated.alpn_protocol or "").encode("utf-8")
+    hash_name = suite.hash_name
+    seal = config.ticket_keys.seal
+    tickets = []
     for number in range(count):
-        now = config.time()
         nonce = number.to_bytes(2, "big")
-        age_add = int.from_bytes(config.rng(4), "big")
-        state = ResumptionState(
-            cipher_suite=suite.suite,
-            psk=ks.resumption_psk(suite.hash_name, resumption_secret, nonce),
-            issued_at_ms=int(now * _MS),
-            ticket_age_add=age_add,
-            lifetime=lifetime,
-            max_early_data_size=max_early,
-            server_name=io.negotiated.server_name,
-            alpn_protocol=io.negotiated.alpn_protocol,
+        age_add = int.from_bytes(rng(4), "big")
+        # What ResumptionState(...).encode() gives, without the object.
+        state = pack_resumption_state(
+            suite.suite,
+            ks.resumption_psk(hash_name, resumption_secret, nonce),
+            issued_at_ms,
+            age_add,
+            lifetime,
+            max_early,
+            server_name,
+            alpn,
         )
-        ticket = config.ticket_keys.seal(state.encode(), now, config.rng)
-        extensions: tuple[Extension, ...] = ()
-        if max_early > 0:
-            extensions = (EarlyData(max_early_data_size=max_early),)
-        io.send_handshake(
+        tickets.append(
             NewSessionTicket(
                 ticket_lifetime=lifetime,
                 ticket_age_add=age_add,
                 ticket_nonce=nonce,
-                ticket=ticket,
+                ticket=seal(state, now, rng),
                 extensions=extensions,
             )
         )
+    return tickets

@@ -8,11 +8,13 @@ Finished (and certificate, when it asked for one).
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
-from puretls.crypto.groups import generate_key_exchange
+from puretls.crypto.groups import KeyExchange, generate_key_exchange, is_supported_group
 from puretls.crypto.signatures import (
     TLS13_CERTIFICATE_VERIFY_SCHEMES,
     PublicKey,
@@ -48,6 +50,7 @@ from puretls.messages import (
     KeyShare,
     KeyShareEntry,
     KeyUpdate,
+    NewSessionTicket,
     PostHandshakeAuth,
     PreSharedKey,
     PskKeyExchangeModes,
@@ -66,6 +69,10 @@ TLS13 = ProtocolVersion.TLSv1_3
 _SELECTED_TLS13 = SupportedVersions(selected=TLS13)  # RFC 8446 4.2.1
 _SNI_ACKNOWLEDGED = ServerName()  # RFC 6066 3: empty in EncryptedExtensions
 _EARLY_DATA_ACCEPTED = EarlyData()  # RFC 8446 4.2.10: empty in EncryptedExtensions
+
+# TLSConfig.last_key_share_group when the last first ClientHello used no key
+# share of ours (a HelloRetryRequest, psk_ke, TLS 1.2): prepare none.
+_NO_SHARE = -1
 
 
 @dataclass(slots=True, kw_only=True)
@@ -165,17 +172,71 @@ def _apply_sni(io: HandshakeIO, hello: ClientHello) -> bool:
 
 
 @dataclass(slots=True, kw_only=True)
+class _PreparedShare:
+    """A key pair made before the ClientHello came (ExpectClientHello.prepare)."""
+
+    group: int
+    rng: Callable[[int], bytes]  # the one it was drawn from
+    kx: KeyExchange
+    public: bytes
+
+
+def _remember_group(config: TLSConfig, group: int) -> None:
+    """Note on the (shared) config which group the next hello will likely need."""
+    if config.last_key_share_group != group:
+        # The one mutable value of the frozen config: a hint, never part of a decision.
+        object.__setattr__(config, "last_key_share_group", group)
+
+
+@dataclass(slots=True, kw_only=True)
 class ExpectClientHello:
     """Waits for the first ClientHello, or the second after a retry."""
 
     transcript: Transcript
     retry: _Retry | None = None
+    # Made by prepare(), used by at most one _send_server_flight.
+    prepared_share: _PreparedShare | None = None
+
+    def prepare(self, io: HandshakeIO) -> None:
+        """Make the key share the hello will most likely ask for (base.Preparing).
+
+        The group the config's last ClientHello chose (else our first), or
+        the one our HelloRetryRequest named.  It is drawn from ``config.rng``
+        exactly as _send_server_flight would draw it, first thing: when the
+        group matches, the handshake's bytes do not change; when it does not,
+        the key is dropped and a fresh one made (the rng stream moves on).
+        """
+        config = io.config
+        if self.prepared_share is not None or config.max_version < TLS13:
+            return
+        if self.retry is not None:
+            group = self.retry.group
+        else:
+            group = config.last_key_share_group or (config.groups[0] if config.groups else 0)
+        if group == _NO_SHARE or not is_supported_group(group):
+            return
+        kx = generate_key_exchange(group, config.rng)
+        self.prepared_share = _PreparedShare(
+            group=group, rng=config.rng, kx=kx, public=kx.public_bytes()
+        )
+
+    def _key_share(self, group: int, config: TLSConfig) -> tuple[KeyExchange, bytes]:
+        """Our key pair for ``group``: the prepared one if it fits, else a new one."""
+        prepared = self.prepared_share
+        if prepared is not None:
+            self.prepared_share = None  # single use, whatever happens next
+            if prepared.group == group and prepared.rng is config.rng:
+                return prepared.kx, prepared.public
+        kx = generate_key_exchange(group, config.rng)
+        return kx, kx.public_bytes()
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         if not isinstance(message, ClientHello):
             raise unexpected(message, self)
         hello = message
+        first_config = io.config  # the one prepare() read, before any SNI switch
         if self.retry is None and server12.wants_tls12(io.config, hello):
+            _remember_group(first_config, _NO_SHARE)
             return server12.handle_client_hello(hello, raw, io)
         _check_versions(hello)
         if self.retry is None:
@@ -184,6 +245,9 @@ class ExpectClientHello:
         else:
             sni_acknowledged = io.negotiated.server_name is not None
         choice = self._choose(io, hello, raw)
+        if self.retry is None:
+            share = choice.client_share is not None
+            _remember_group(first_config, choice.group if share else _NO_SHARE)
         if choice.needs_retry:
             return self._send_hello_retry_request(hello, raw, choice, io)
         return self._send_server_flight(hello, raw, choice, sni_acknowledged, io)
@@ -279,9 +343,9 @@ class ExpectClientHello:
             sh_extensions.append(PreSharedKey(selected_identity=psk.index))
         shared_secret: bytes | None = None
         if choice.client_share is not None:  # absent only in psk_ke mode
-            kx = generate_key_exchange(choice.group, config.rng)
+            kx, public = self._key_share(choice.group, config)
             shared_secret = kx.exchange(choice.client_share.key_exchange)
-            entry = KeyShareEntry(group=choice.group, key_exchange=kx.public_bytes())
+            entry = KeyShareEntry(group=choice.group, key_exchange=public)
             sh_extensions.append(KeyShare(server_share=entry))
         sh_extensions.append(_SELECTED_TLS13)
         suite = choice.suite
@@ -430,17 +494,65 @@ class ExpectClientCertificateVerify:
 
 
 @dataclass(slots=True, kw_only=True)
+class _PreparedFinish:
+    """What handling the client's Finished needs, worked out while waiting for it."""
+
+    expected: bytes  # the whole Finished message the client must send (RFC 8446 4.4.4)
+    resumption: bytes  # resumption_master_secret over ..client Finished (RFC 8446 7.1)
+    tickets: list[NewSessionTicket]  # made, not sent (psk13.make_tickets)
+
+
+@dataclass(slots=True, kw_only=True)
 class ExpectClientFinished:
     ctx: _ServerContext
+    prepared: _PreparedFinish | None = None
+
+    def prepare(self, io: HandshakeIO) -> None:
+        """While the client checks our flight, compute what its Finished will need.
+
+        Only the client's Finished can come next in this state, and its
+        bytes are determined by the transcript so far: the expected message,
+        the transcript hash through it, the resumption master secret and
+        our tickets follow from it (base.Preparing).  With a tracer the
+        schedule steps would be reported ahead of the message that causes
+        them, so a traced connection works everything out on arrival.
+        """
+        config = io.config
+        if self.prepared is not None or config.tracer is not None:
+            return
+        ctx = self.ctx
+        hash_name = ctx.suite.hash_name
+        verify_data = ks.finished_verify_data(hash_name, ctx.client_hs, ctx.transcript.digest())
+        expected = Finished(verify_data=verify_data).encode()
+        resumption = ctx.master.resumption_master_secret(ctx.transcript.digest_with(expected))
+        tickets = (
+            psk13.make_tickets(io, ctx.suite, resumption, config.session_tickets)
+            if ctx.send_tickets and config.session_tickets > 0
+            else []
+        )
+        self.prepared = _PreparedFinish(expected=expected, resumption=resumption, tickets=tickets)
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         io.skip_early_data(False)
         if not isinstance(message, Finished):
             raise unexpected(message, self)
         ctx = self.ctx
-        hash_name = ctx.suite.hash_name
-        ks.verify_finished(hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data)
-        ctx.transcript.update(raw)
+        prepared = self.prepared
+        self.prepared = None
+        # RFC 8446 4.4.4: the whole message equal to the one expected means
+        # verify_data is right (constant time, as verify_finished compares).
+        if prepared is not None and hmac.compare_digest(raw, prepared.expected):
+            ctx.transcript.update(raw)
+            resumption = prepared.resumption
+            tickets: list[NewSessionTicket] | None = prepared.tickets
+        else:
+            hash_name = ctx.suite.hash_name
+            ks.verify_finished(
+                hash_name, ctx.client_hs, ctx.transcript.digest(), message.verify_data
+            )
+            ctx.transcript.update(raw)
+            resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
+            tickets = None
         io.set_read_key(ctx.suite, ctx.client_app)
         io.emit(
             HandshakeComplete(
@@ -448,9 +560,12 @@ class ExpectClientFinished:
                 session_resumed=io.negotiated.session_resumed,
             )
         )
-        resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
         if ctx.send_tickets and io.config.session_tickets > 0:
-            psk13.send_tickets(io, ctx.suite, resumption, io.config.session_tickets)
+            if tickets is None:
+                psk13.send_tickets(io, ctx.suite, resumption, io.config.session_tickets)
+            else:
+                for ticket in tickets:
+                    io.send_handshake(ticket)
         return ServerTraffic(
             suite=ctx.suite,
             client_secret=ctx.client_app,
