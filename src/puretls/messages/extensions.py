@@ -853,19 +853,54 @@ def _decode_body(decoder: _Decoder, ext_type: int, body: bytes, ctx: HandshakeTy
     return ext
 
 
+# Encoded extensions, by message type and value: the encoding is a function of
+# the (frozen) value and the message alone.  A side sends the same values in
+# every handshake (a client's hello extensions come from its configuration,
+# a server answers with the same supported_versions), and a hit is one
+# hash of the value.  The same kinds as above are never kept (their values
+# differ in every handshake), nor values that cannot be hashed (a list in a
+# field); each table is emptied when it reaches _MEMO_SIZE entries.
+# The code point is part of the key so that values of different kinds with
+# equal fields (two empty extensions) never compare.
+_ENCODED: dict[int, dict[tuple[int, Extension], bytes]] = {ctx: {} for ctx in HandshakeType}
+
+
 def encode_extensions(w: Writer, exts: Sequence[Extension], ctx: HandshakeType) -> None:
     """Write ``Extension extensions<0..2^16-1>`` for the message ``ctx``."""
-    # Each length is written after its body, into the bytes left for it:
-    # the same as Writer.block, without a context manager per extension.
     start = len(w)
     w += b"\x00\x00"
+    memo = _ENCODED[ctx]
     for ext in exts:
-        at = len(w)
-        w += ext.ext_type.to_bytes(2, "big")
-        w += b"\x00\x00"
-        ext.encode_body(w, ctx)
-        w[at + 2 : at + 4] = length_prefix(2, len(w) - at - 4)
+        ext_type = ext.ext_type
+        if ext_type in _NOT_MEMOIZED:
+            _encode_extension(w, ext, ctx)
+            continue
+        key = (ext_type, ext)
+        try:
+            encoded = memo.get(key)
+        except TypeError:  # an unhashable field: encoded every time
+            _encode_extension(w, ext, ctx)
+            continue
+        if encoded is None:
+            one = Writer()
+            _encode_extension(one, ext, ctx)
+            encoded = bytes(one)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = encoded
+        w += encoded
     w[start : start + 2] = length_prefix(2, len(w) - start - 2)
+
+
+def _encode_extension(w: Writer, ext: Extension, ctx: HandshakeType) -> None:
+    """``struct { ExtensionType extension_type; opaque extension_data<0..2^16-1>; }``."""
+    # The length is written after the body, into the bytes left for it: the
+    # same as Writer.block, without a context manager.
+    at = len(w)
+    w += ext.ext_type.to_bytes(2, "big")
+    w += b"\x00\x00"
+    ext.encode_body(w, ctx)
+    w[at + 2 : at + 4] = length_prefix(2, len(w) - at - 4)
 
 
 T = TypeVar("T")
