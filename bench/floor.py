@@ -1,19 +1,26 @@
 """The primitive floor: pyca/cryptography (and hashlib/hmac) calls one handshake needs.
 
-For each side of one full TLS 1.3 handshake (1-RTT, no PSK, no tickets),
-the sum of the primitive operations RFC 8446 requires, each timed alone
-in-process (median of several batches):
+For each side of the handshake the benchmark measures (full TLS 1.3 1-RTT,
+no PSK, the server issuing two tickets as both OpenSSL and puretls do by
+default), the sum of the primitive operations RFC 8446 requires, each timed
+alone in-process (fastest of several batches):
 
 * key exchange: key pair generation, encoding our share, decoding the peer's,
   the exchange (RFC 8446 4.2.8, 7.4);
-* the key schedule (RFC 8446 7.1): 3 HKDF-Extract, 6 Derive-Secret
-  (derived x2, c/s handshake, c/s application), 1 exporter secret, 8
-  key/IV expansions, 2 finished keys: 17 HKDF-Expand-Label, each one HMAC
-  for outputs up to the hash length, plus 2 HMACs for the Finished values;
+* the key schedule (RFC 8446 7.1): 2 HKDF-Extract (handshake, master), 5
+  Derive-Secret (derived, c/s handshake, c/s application), 1 exporter
+  secret, 8 key/IV expansions, 2 finished keys: 16 HKDF-Expand-Label, each
+  one HMAC for outputs up to the hash length, plus 2 HMACs for the Finished
+  values.  The Early Secret without a PSK and its "derived" salt are
+  constants per hash, computed once per process, so not counted;
+* tickets (RFC 8446 4.6.1): both sides derive the resumption master secret;
+  the server derives one PSK per ticket and seals each ticket's state with
+  its ticket key, and sends both NewSessionTickets in one record; a client
+  can derive a ticket's PSK when it resumes, so that is not counted;
 * transcript hashing: SHA-256 over the handshake bytes, 5 intermediate digests;
 * record protection: 4 AEAD key setups, the server's encrypted flight
   (EncryptedExtensions..Finished) in one record, the client's Finished,
-  and one 1-byte application record each way;
+  the tickets record, and one 1-byte application record each way;
 * server: CertificateVerify signature (RFC 8446 4.4.3);
 * client: certificate parse, Web PKI chain verification against the CA and
   the name (cryptography.x509.verification), CertificateVerify check.
@@ -40,7 +47,11 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from bench.common import Material, table
 from bench.stacks import Case
 
-HMACS_PER_SIDE = 3 + 17 + 2  # extract, expand-label, Finished MACs
+HMACS_PER_SIDE = 2 + 16 + 2  # extract, expand-label, Finished MACs
+TICKETS = 2  # the default of OpenSSL and of puretls (TLSConfig.session_tickets)
+# resumption master secret, then the server's PSK per ticket
+SERVER_TICKET_HMACS = 1 + TICKETS
+CLIENT_TICKET_HMACS = 1
 DIGESTS_PER_SIDE = 5
 
 
@@ -125,11 +136,18 @@ def _aead_ops(suite: str) -> dict[str, Callable[[], object]]:
     flight = bytes(900)  # EncryptedExtensions + Certificate + CertificateVerify + Finished
     finished = bytes(37)
     small = bytes(2)
+    tickets = bytes(2 * 150)  # two NewSessionTickets with ~130-byte tickets
+    state = bytes(90)  # what one ticket seals: suite, PSK, times, names
+    ticket_aead = AESGCM(bytes(32))  # the ticket key's AEAD, made once per key
     sealed_flight = aead.encrypt(nonce, flight, header)
     sealed_finished = aead.encrypt(nonce, finished, header)
     sealed_small = aead.encrypt(nonce, small, header)
+    sealed_tickets = aead.encrypt(nonce, tickets, header)
     return {
         "setup": lambda: cls(key),
+        "seal_ticket_state": lambda: ticket_aead.encrypt(nonce, state, None),
+        "seal_tickets": lambda: aead.encrypt(nonce, tickets, header),
+        "open_tickets": lambda: aead.decrypt(nonce, sealed_tickets, header),
         "seal_flight": lambda: aead.encrypt(nonce, flight, header),
         "open_flight": lambda: aead.decrypt(nonce, sealed_flight, header),
         "seal_finished": lambda: aead.encrypt(nonce, finished, header),
@@ -201,6 +219,9 @@ def measure(material: Material, case: Case, budget: float = 0.05) -> dict[str, A
         + items["sign CertificateVerify"]
         + items["aead seal_flight"]
         + items["aead open_finished"]
+        + SERVER_TICKET_HMACS * items["hmac-sha256"]
+        + TICKETS * items["aead seal_ticket_state"]
+        + items["aead seal_tickets"]
     )
     client = (
         shared
@@ -209,6 +230,8 @@ def measure(material: Material, case: Case, budget: float = 0.05) -> dict[str, A
         + items["verify CertificateVerify"]
         + items["aead open_flight"]
         + items["aead seal_finished"]
+        + CLIENT_TICKET_HMACS * items["hmac-sha256"]
+        + items["aead open_tickets"]
     )
     return {"case": case.label, "client": client, "server": server, "items": items}
 
@@ -257,7 +280,12 @@ def count_key_schedule(material: Material) -> dict[str, dict[str, int]]:
         if real_fast is not None:
             setattr(key_schedule, "_hmac_digest", real_fast)  # noqa: B010
         protection._AEADProtection.__init__ = real_init  # type: ignore[method-assign]
-    return {"both_sides": counts, "floor_per_side": {"hmac": HMACS_PER_SIDE, "aead_setup": 4}}
+    floor_hmacs = 2 * HMACS_PER_SIDE + SERVER_TICKET_HMACS + CLIENT_TICKET_HMACS
+    return {
+        "both_sides": counts,
+        "floor_per_side": {"hmac": HMACS_PER_SIDE, "aead_setup": 4},
+        "floor_both_sides": {"hmac": floor_hmacs, "aead_setup": 8},
+    }
 
 
 def report(floors: list[dict[str, Any]], counts: dict[str, Any] | None) -> str:
@@ -274,6 +302,7 @@ def report(floors: list[dict[str, Any]], counts: dict[str, Any] | None) -> str:
         text += (
             f"\nkey schedule calls, puretls client+server in one handshake: "
             f"{both.get('hmac', 0)} HMACs, {both.get('aead_setup', 0)} AEAD key setups "
-            f"(floor: {2 * HMACS_PER_SIDE} HMACs, 8 AEAD setups for both sides)"
+            f"(floor: {counts['floor_both_sides']['hmac']} HMACs with {TICKETS} tickets, "
+            f"8 AEAD setups for both sides)"
         )
     return text
