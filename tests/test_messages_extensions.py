@@ -393,3 +393,66 @@ def test_decoders_build_every_field_of_their_extension() -> None:
         built = maker.__globals__["_cls"]
         fields = [f.name for f in dataclasses.fields(built)]
         assert list(inspect.signature(maker).parameters) == fields
+
+
+# ---------------------------------------------------------------------------
+# The tables of decoded and encoded values (a repeated body is not decoded,
+# a repeated value not encoded, again)
+
+
+def _decode_list(exts: tuple[Extension, ...], ctx: HandshakeType) -> tuple[Extension, ...]:
+    w = Writer()
+    encode_extensions(w, exts, ctx)
+    r = Reader(bytes(w))
+    decoded = decode_extensions(r, ctx)
+    r.expect_end()
+    return decoded
+
+
+def test_repeated_extension_bodies_decode_to_equal_values() -> None:
+    exts = (SupportedGroups(groups=(29, 23)),)
+    first = _decode_list(exts, HandshakeType.client_hello)
+    second = _decode_list(exts, HandshakeType.client_hello)
+    assert first == second == exts
+
+
+def test_key_shares_are_decoded_afresh_each_time() -> None:
+    exts = (KeyShare(client_shares=(KeyShareEntry(group=29, key_exchange=b"k" * 32),)),)
+    first = _decode_list(exts, HandshakeType.client_hello)
+    second = _decode_list(exts, HandshakeType.client_hello)
+    assert first == second == exts
+    assert first[0] is not second[0]
+
+
+def test_decoded_value_tables_stay_bounded() -> None:
+    from puretls.messages import extensions as module  # the tables themselves
+
+    for n in range(3 * module._MEMO_SIZE):
+        ext = UnknownExtension(ext_type=0x4A4A, data=b"")
+        _decode_list((RecordSizeLimit(limit=64 + n), ext), HandshakeType.encrypted_extensions)
+    assert len(module._MEMO[HandshakeType.encrypted_extensions]) <= module._MEMO_SIZE
+    assert len(module._ENCODED[HandshakeType.encrypted_extensions]) <= module._MEMO_SIZE
+
+
+def test_a_remembered_body_still_checks_its_placement() -> None:
+    body = SupportedGroups(groups=(29,))
+    _decode_list((body,), HandshakeType.client_hello)  # remembered
+    with pytest.raises(DecodeError, match="duplicate extension 10"):
+        _decode_list((body, body), HandshakeType.client_hello)
+    with pytest.raises(DecodeError, match="not allowed in certificate_request"):
+        _decode_list((body,), HandshakeType.certificate_request)
+
+
+def test_trailing_bytes_in_a_remembered_kind_are_refused() -> None:
+    # record_size_limit holds a uint16; a third byte is left over.
+    data = b"\x00\x07" + b"\x00\x1c\x00\x03\x40\x00\x00"
+    with pytest.raises(DecodeError, match="1 trailing bytes after extension 28 body"):
+        decode_extensions(Reader(data), HandshakeType.encrypted_extensions)
+
+
+def test_a_value_with_an_unhashable_field_still_encodes() -> None:
+    listed = SupportedGroups(groups=[29, 23])  # type: ignore[arg-type]
+    w, expected = Writer(), Writer()
+    encode_extensions(w, (listed,), HandshakeType.client_hello)
+    encode_extensions(expected, (SupportedGroups(groups=(29, 23)),), HandshakeType.client_hello)
+    assert bytes(w) == bytes(expected)

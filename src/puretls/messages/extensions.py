@@ -785,46 +785,122 @@ _FORBIDDEN: dict[int, frozenset[int]] = {
 
 _PRE_SHARED_KEY = int(_ET.pre_shared_key)
 
+# Decoded extension values, by message type and wire bytes.  A decoder is a
+# pure function of the body and the carrying message, and its values are
+# frozen, so one decoded value can stand for every later body with the same
+# bytes: a peer sends the same supported_versions, groups, signature
+# algorithms, server_name, ... in each of its handshakes, and a hit skips the
+# decoder (and its sub-readers) for them.  Bodies that differ in every
+# handshake (key shares, PSK identities and binders, cookies) and unknown
+# extensions (GREASE and ECH bodies are random) are decoded as before and
+# never kept.  Each table is emptied when it reaches _MEMO_SIZE entries, so a
+# peer sending ever new bodies costs one decode each, never memory.
+_NOT_MEMOIZED = frozenset({_ET.key_share, _ET.pre_shared_key, _ET.cookie})
+_MEMO_SIZE = 256
+_MEMO: dict[int, dict[tuple[int, bytes], Extension]] = {ctx: {} for ctx in HandshakeType}
+
 
 def decode_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
     """Read ``Extension extensions<0..2^16-1>`` of the message ``ctx`` (RFC 8446 4.2)."""
     exts: list[Extension] = []
     seen: set[int] = set()
     forbidden = _FORBIDDEN[ctx]
-    in_client_hello = ctx == _CH
+    memo = _MEMO[ctx]
     # typed_bodies narrows r to each extension's body in turn and rejects
     # a body its decoder did not consume exactly.
     for ext_type in r.typed_bodies("extensions", "extension"):
-        # RFC 8446 4.2: no two extensions of one type in a message.
-        if ext_type in seen:
-            raise illegal(f"duplicate extension {ext_type}")
-        if ext_type in forbidden:
-            raise illegal(f"extension {ext_type} is not allowed in {ctx.name}")
+        # RFC 8446 4.2: no two extensions of one type in a message;
         # RFC 8446 4.2.11: pre_shared_key MUST be the last CH extension.
-        if in_client_hello and _PRE_SHARED_KEY in seen:
-            raise illegal("pre_shared_key is not the last ClientHello extension")
+        if ext_type in seen or ext_type in forbidden or _PRE_SHARED_KEY in seen:
+            _check_placement(ext_type, seen, forbidden, ctx)
         seen.add(ext_type)
         decoder = _DECODERS.get(ext_type)
         if decoder is None:
             exts.append(UnknownExtension(ext_type=ext_type, data=r.rest()))
-        else:
+        elif ext_type in _NOT_MEMOIZED:
             exts.append(decoder(r, ctx))
+        else:
+            body = r.rest()
+            ext = memo.get((ext_type, body))
+            if ext is None:
+                ext = _decode_body(decoder, ext_type, body, ctx)
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[ext_type, body] = ext
+            exts.append(ext)
     return tuple(exts)
+
+
+def _check_placement(
+    ext_type: int, seen: set[int], forbidden: frozenset[int], ctx: HandshakeType
+) -> None:
+    """Raise for an extension repeated, out of place, or after pre_shared_key."""
+    if ext_type in seen:
+        raise illegal(f"duplicate extension {ext_type}")
+    if ext_type in forbidden:
+        raise illegal(f"extension {ext_type} is not allowed in {ctx.name}")
+    # pre_shared_key was seen: only a ClientHello requires it to be last.
+    if ctx == _CH:
+        raise illegal("pre_shared_key is not the last ClientHello extension")
+
+
+def _decode_body(decoder: _Decoder, ext_type: int, body: bytes, ctx: HandshakeType) -> Extension:
+    """One extension body, which its decoder must consume exactly."""
+    sub = Reader(body)
+    ext = decoder(sub, ctx)
+    if not sub.at_end():
+        raise DecodeError(f"{sub.remaining} trailing bytes after extension {ext_type} body")
+    return ext
+
+
+# Encoded extensions, by message type and value: the encoding is a function of
+# the (frozen) value and the message alone.  A side sends the same values in
+# every handshake (a client's hello extensions come from its configuration,
+# a server answers with the same supported_versions), and a hit is one
+# hash of the value.  The same kinds as above are never kept (their values
+# differ in every handshake), nor values that cannot be hashed (a list in a
+# field); each table is emptied when it reaches _MEMO_SIZE entries.
+# The code point is part of the key so that values of different kinds with
+# equal fields (two empty extensions) never compare.
+_ENCODED: dict[int, dict[tuple[int, Extension], bytes]] = {ctx: {} for ctx in HandshakeType}
 
 
 def encode_extensions(w: Writer, exts: Sequence[Extension], ctx: HandshakeType) -> None:
     """Write ``Extension extensions<0..2^16-1>`` for the message ``ctx``."""
-    # Each length is written after its body, into the bytes left for it:
-    # the same as Writer.block, without a context manager per extension.
     start = len(w)
     w += b"\x00\x00"
+    memo = _ENCODED[ctx]
     for ext in exts:
-        at = len(w)
-        w += ext.ext_type.to_bytes(2, "big")
-        w += b"\x00\x00"
-        ext.encode_body(w, ctx)
-        w[at + 2 : at + 4] = length_prefix(2, len(w) - at - 4)
+        ext_type = ext.ext_type
+        if ext_type in _NOT_MEMOIZED:
+            _encode_extension(w, ext, ctx)
+            continue
+        key = (ext_type, ext)
+        try:
+            encoded = memo.get(key)
+        except TypeError:  # an unhashable field: encoded every time
+            _encode_extension(w, ext, ctx)
+            continue
+        if encoded is None:
+            one = Writer()
+            _encode_extension(one, ext, ctx)
+            encoded = bytes(one)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = encoded
+        w += encoded
     w[start : start + 2] = length_prefix(2, len(w) - start - 2)
+
+
+def _encode_extension(w: Writer, ext: Extension, ctx: HandshakeType) -> None:
+    """``struct { ExtensionType extension_type; opaque extension_data<0..2^16-1>; }``."""
+    # The length is written after the body, into the bytes left for it: the
+    # same as Writer.block, without a context manager.
+    at = len(w)
+    w += ext.ext_type.to_bytes(2, "big")
+    w += b"\x00\x00"
+    ext.encode_body(w, ctx)
+    w[at + 2 : at + 4] = length_prefix(2, len(w) - at - 4)
 
 
 T = TypeVar("T")
