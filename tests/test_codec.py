@@ -99,20 +99,16 @@ def _typed(*items: tuple[int, bytes]) -> bytes:
     return len(body).to_bytes(2, "big") + body
 
 
-def test_typed_bodies_narrow_the_reader_to_each_body_in_turn() -> None:
+def test_typed_bodies_yield_each_type_and_body_past_the_list() -> None:
     r = Reader(_typed((1, b"ab"), (0xFFFF, b""), (7, b"xyz")) + b"tail")
-    seen = []
-    for item_type in r.typed_bodies():
-        seen.append((item_type, r.rest()))
-    assert seen == [(1, b"ab"), (0xFFFF, b""), (7, b"xyz")]
+    assert list(r.typed_bodies()) == [(1, b"ab"), (0xFFFF, b""), (7, b"xyz")]
     assert r.rest() == b"tail"
 
 
-def test_typed_bodies_refuse_a_body_left_unread() -> None:
-    r = Reader(_typed((1, b"ab"), (2, b"")))
-    with pytest.raises(DecodeError, match="1 trailing bytes after extension 1 body"):
-        for _ in r.typed_bodies():
-            r.u8()
+def test_typed_bodies_yield_bytes_from_a_bytearray() -> None:
+    r = Reader(bytearray(_typed((3, b"q"))))
+    [(item_type, body)] = r.typed_bodies()
+    assert (item_type, type(body), body) == (3, bytes, b"q")
 
 
 @pytest.mark.parametrize(
@@ -133,7 +129,7 @@ def test_typed_bodies_on_arbitrary_input_raise_only_decode_error(encoded: bytes)
     r = Reader(encoded)
     with contextlib.suppress(DecodeError):
         for _ in r.typed_bodies():
-            r.rest()
+            pass
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -450,6 +450,22 @@ def test_trailing_bytes_in_a_remembered_kind_are_refused() -> None:
         decode_extensions(Reader(data), HandshakeType.encrypted_extensions)
 
 
+def test_trailing_bytes_in_a_kind_never_remembered_are_refused() -> None:
+    # A ServerHello key_share: group x25519, a 1-byte key, then one byte more.
+    data = b"\x00\x0a" + b"\x00\x33\x00\x06\x00\x1d\x00\x01\xaa\xbb"
+    with pytest.raises(DecodeError, match="1 trailing bytes after extension 51 body"):
+        decode_extensions(Reader(data), HandshakeType.server_hello)
+
+
+def test_unknown_extensions_keep_their_body_bytes() -> None:
+    data = b"\x00\x0a" + b"\xfa\xfa\x00\x02\x01\x02" + b"\x12\x34\x00\x00"
+    exts = decode_extensions(Reader(data), HandshakeType.encrypted_extensions)
+    assert exts == (
+        UnknownExtension(ext_type=0xFAFA, data=b"\x01\x02"),
+        UnknownExtension(ext_type=0x1234, data=b""),
+    )
+
+
 def test_a_value_with_an_unhashable_field_still_encodes() -> None:
     listed = SupportedGroups(groups=[29, 23])  # type: ignore[arg-type]
     w, expected = Writer(), Writer()

@@ -138,24 +138,23 @@ class Reader:
         start = self._vector(size, minimum, maximum, what)
         return _ReaderBlock(self._data, start, self._pos, what)
 
-    def typed_bodies(self, what: str = "extensions", item: str = "extension") -> Iterator[int]:
+    def typed_bodies(self, what: str = "extensions") -> Iterator[tuple[int, bytes]]:
         """Walk ``struct { uint16 type; opaque body<0..2^16-1>; } list<0..2^16-1>``.
 
-        This is the shape of every Extension list (RFC 8446 4.2).  For each
-        item it yields the type with this reader narrowed to the item's body;
-        the caller decodes the body from this reader before asking for the
-        next item, and must consume it exactly (leftover bytes are a
-        DecodeError).  Narrowing the one reader, rather than making a
-        sub-reader per item, keeps the walk to one frame per list.
+        This is the shape of every Extension list (RFC 8446 4.2).  It yields
+        each item's type and body bytes, and this reader is already past the
+        whole list.  Handing out the body (rather than this reader narrowed
+        to it) lets a caller that keeps decoded values by body (see
+        messages/extensions.py) look one up without another reader call; a
+        caller that decodes a body reads it with its own Reader and must
+        consume it exactly.
         """
         start = self._vector(2, 0, None, what)
         stop = self._pos
-        outer_end = self._end
         d = self._data
         pos = start
         while pos < stop:
             if pos + 4 > stop:
-                self._pos, self._end = pos, stop
                 raise DecodeError(f"need 4 bytes, only {stop - pos} left")
             # One C call for the type and the length (two shift-and-or reads
             # cost twice as much in the interpreter).
@@ -163,17 +162,9 @@ class Reader:
             pos += 4
             body_end = pos + n
             if body_end > stop:
-                self._pos, self._end = pos, stop
                 raise DecodeError(f"need {n} bytes, only {stop - pos} left")
-            self._pos = pos
-            self._end = body_end
-            yield ext_type
-            if self._pos != body_end:
-                left = body_end - self._pos
-                raise DecodeError(f"{left} trailing bytes after {item} {ext_type} body")
+            yield ext_type, d[pos:body_end]
             pos = body_end
-        self._pos = stop
-        self._end = outer_end
 
     def list_u16(
         self, size: int, minimum: int = 0, maximum: int | None = None, what: str = "list"

@@ -806,9 +806,8 @@ def decode_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
     seen: set[int] = set()
     forbidden = _FORBIDDEN[ctx]
     memo = _MEMO[ctx]
-    # typed_bodies narrows r to each extension's body in turn and rejects
-    # a body its decoder did not consume exactly.
-    for ext_type in r.typed_bodies("extensions", "extension"):
+    # typed_bodies hands out each extension's type and body bytes.
+    for ext_type, body in r.typed_bodies("extensions"):
         # RFC 8446 4.2: no two extensions of one type in a message;
         # RFC 8446 4.2.11: pre_shared_key MUST be the last CH extension.
         if ext_type in seen or ext_type in forbidden or _PRE_SHARED_KEY in seen:
@@ -816,11 +815,10 @@ def decode_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
         seen.add(ext_type)
         decoder = _DECODERS.get(ext_type)
         if decoder is None:
-            exts.append(UnknownExtension(ext_type=ext_type, data=r.rest()))
+            exts.append(UnknownExtension(ext_type=ext_type, data=body))
         elif ext_type in _NOT_MEMOIZED:
-            exts.append(decoder(r, ctx))
+            exts.append(_decode_body(decoder, ext_type, body, ctx))
         else:
-            body = r.rest()
             ext = memo.get((ext_type, body))
             if ext is None:
                 ext = _decode_body(decoder, ext_type, body, ctx)
