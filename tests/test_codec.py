@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+from collections.abc import Callable
+from struct import Struct
 
 import pytest
 from hypothesis import given
@@ -65,6 +67,27 @@ def test_length_longer_than_the_data_is_a_short_read() -> None:
         Reader(b"\x05ab").opaque(1)
     with pytest.raises(DecodeError, match="need 2 bytes, only 1 left"):
         Reader(b"\x05").block(2)
+
+
+@given(data=st.binary(max_size=12), skip=st.integers(0, 3))
+def test_fixed_width_reads_agree_with_the_bytes(data: bytes, skip: int) -> None:
+    start = min(skip, len(data))
+    layout = Struct(">HB")
+    reads: list[tuple[Callable[[Reader], object], int, Callable[[bytes], object]]] = [
+        (Reader.u24, 3, lambda b: int.from_bytes(b, "big")),
+        (Reader.u32, 4, lambda b: int.from_bytes(b, "big")),
+        (lambda r: r.fixed(layout), 3, layout.unpack),
+    ]
+    for read, width, expected in reads:
+        r = Reader(data, start)
+        piece = data[start : start + width]
+        if len(piece) < width:
+            with pytest.raises(DecodeError, match=f"need {width} bytes, only {len(piece)} left"):
+                read(r)
+            assert r.remaining == len(piece)  # nothing consumed
+        else:
+            assert read(r) == expected(piece)
+            assert r.remaining == len(data) - start - width
 
 
 @given(values=st.lists(st.integers(0, 0xFFFF), max_size=50))

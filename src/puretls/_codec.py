@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from struct import Struct, pack, unpack_from
 from struct import error as StructError
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from puretls.enums import AlertDescription
 from puretls.errors import DecodeError
@@ -75,10 +75,33 @@ class Reader:
         return (d[pos] << 8) | d[pos + 1]
 
     def u24(self) -> int:
-        return self.uint(3)
+        pos = self._pos
+        end = pos + 3
+        if end > self._end:
+            raise DecodeError(f"need 3 bytes, only {self._end - pos} left")
+        self._pos = end
+        return int.from_bytes(self._data[pos:end], "big")
 
     def u32(self) -> int:
-        return self.uint(4)
+        pos = self._pos
+        end = pos + 4
+        if end > self._end:
+            raise DecodeError(f"need 4 bytes, only {self._end - pos} left")
+        self._pos = end
+        return int.from_bytes(self._data[pos:end], "big")
+
+    def fixed(self, layout: Struct) -> tuple[Any, ...]:
+        """The fields of a fixed-size run (``layout``, big-endian) in one C call.
+
+        For the fixed heads of messages (a ServerHello's version and random,
+        a NewSessionTicket's two uint32): one read instead of one per field.
+        """
+        pos = self._pos
+        end = pos + layout.size
+        if end > self._end:
+            raise DecodeError(f"need {layout.size} bytes, only {self._end - pos} left")
+        self._pos = end
+        return layout.unpack_from(self._data, pos)
 
     def raw(self, n: int) -> bytes:
         pos = self._pos

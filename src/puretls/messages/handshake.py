@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from struct import Struct
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, final
 
 from puretls._codec import (
@@ -82,8 +83,13 @@ _EE, _CT, _NST = _HT.encrypted_extensions, _HT.certificate, _HT.new_session_tick
 HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 
 
-def _random(r: Reader) -> bytes:
-    return r.raw(32)  # opaque Random[32]
+# Fixed runs read in one Reader.fixed call: ProtocolVersion legacy_version
+# and opaque Random[32] (both hellos, RFC 8446 4.1.2, 4.1.3); a ServerHello's
+# CipherSuite and legacy_compression_method; NewSessionTicket's
+# ticket_lifetime and ticket_age_add (RFC 8446 4.6.1).
+_VERSION_RANDOM = Struct(">H32s")
+_SUITE_COMPRESSION = Struct(">HB")
+_TWO_UINT32 = Struct(">II")
 
 
 def _optional_extensions(r: Reader, ctx: HandshakeType) -> tuple[Extension, ...]:
@@ -127,9 +133,10 @@ class ClientHello:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
+        legacy_version, random = r.fixed(_VERSION_RANDOM)
         msg = _new_client_hello(
-            legacy_version=r.u16(),
-            random=_random(r),
+            legacy_version=legacy_version,
+            random=random,
             legacy_session_id=r.opaque(1, 0, 32, what="legacy_session_id"),
             cipher_suites=r.list_u16(2, 2, 0xFFFE, what="cipher_suites"),
             legacy_compression_methods=r.opaque(1, 1, what="legacy_compression_methods"),
@@ -200,12 +207,15 @@ def _encode_server_hello(msg: ServerHello | HelloRetryRequest, ctx: HandshakeTyp
 def _decode_server_hello_fields(body: bytes, ctx: HandshakeType) -> dict[str, Any]:
     """The fields shared by ServerHello and HelloRetryRequest, as keyword arguments."""
     r = Reader(body)
+    legacy_version, random = r.fixed(_VERSION_RANDOM)
+    session_id_echo = r.opaque(1, 0, 32, what="legacy_session_id_echo")
+    cipher_suite, compression = r.fixed(_SUITE_COMPRESSION)
     fields: dict[str, Any] = {
-        "legacy_version": r.u16(),
-        "random": _random(r),
-        "legacy_session_id_echo": r.opaque(1, 0, 32, what="legacy_session_id_echo"),
-        "cipher_suite": r.u16(),
-        "legacy_compression_method": r.u8(),
+        "legacy_version": legacy_version,
+        "random": random,
+        "legacy_session_id_echo": session_id_echo,
+        "cipher_suite": cipher_suite,
+        "legacy_compression_method": compression,
         "extensions": _optional_extensions(r, ctx),
     }
     r.expect_end("ServerHello")
@@ -430,9 +440,10 @@ class NewSessionTicket:
     @classmethod
     def decode_body(cls, body: bytes) -> Self:
         r = Reader(body)
+        lifetime, age_add = r.fixed(_TWO_UINT32)
         msg = _new_new_session_ticket(
-            ticket_lifetime=r.u32(),
-            ticket_age_add=r.u32(),
+            ticket_lifetime=lifetime,
+            ticket_age_add=age_add,
             ticket_nonce=r.opaque(1, what="ticket_nonce"),
             ticket=r.opaque(2, 1, what="ticket"),
             extensions=decode_extensions(r, _NST),
