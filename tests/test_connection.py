@@ -450,6 +450,25 @@ def test_unrequested_certificate_entry_extension_is_unsupported_extension() -> N
     assert isinstance(peer, PeerAlert)
 
 
+def test_unrequested_encrypted_extension_is_unsupported_extension() -> None:
+    from dataclasses import replace
+
+    from puretls.messages import ALPN, EncryptedExtensions, HandshakeMessage
+
+    def answer_alpn(message: HandshakeMessage) -> HandshakeMessage:
+        if not isinstance(message, EncryptedExtensions):
+            return message
+        return replace(message, extensions=(*message.extensions, ALPN(protocols=(b"h2",))))
+
+    # The client offered no ALPN (RFC 8446 4.2: only offered extensions may be answered).
+    err, peer, _, _ = failure(client_config(), server_config(message_hook=answer_alpn))
+    assert err.alert == AlertDescription.unsupported_extension
+    assert "EncryptedExtensions carries extension application_layer_protocol_negotiation" in str(
+        err
+    )
+    assert isinstance(peer, PeerAlert)
+
+
 # -- the bulk data path ------------------------------------------------------
 
 

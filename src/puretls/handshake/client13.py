@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, TypeVar
 
 from puretls.config import TLSConfig
@@ -182,8 +183,13 @@ def _send_client_hello(
         assert isinstance(sent, ClientHello)
         hello = sent
     offer.extensions = hello.extensions
-    offer.offered_types = frozenset(int(e.ext_type) for e in hello.extensions)
+    # Code points as the extensions carry them (an ExtensionType is an int
+    # with an int's hash); attrgetter keeps the walk in C.
+    offer.offered_types = frozenset(map(_ext_type, hello.extensions))
     return raw
+
+
+_ext_type = attrgetter("ext_type")
 
 
 def _tls13_suites(config: TLSConfig) -> tuple[int, ...]:
