@@ -113,8 +113,13 @@ def test_writer_refuses_a_body_longer_than_its_length_field() -> None:
     w = Writer()
     with pytest.raises(ValueError, match="do not fit a 1-byte length"), w.block(1):
         w.raw(bytes(256))
-    with pytest.raises(ValueError, match="do not fit a 1-byte length"):
+    with pytest.raises(ValueError, match="256 bytes do not fit a 1-byte length"):
         Writer().opaque(1, bytes(256))
+    with pytest.raises(ValueError, match="65536 bytes do not fit a 2-byte length"):
+        Writer().opaque(2, bytearray(65536))
+    w = Writer()
+    w.opaque(2, bytes(65535))  # the largest that fits
+    assert w[:2] == b"\xff\xff" and len(w) == 65537
 
 
 def _typed(*items: tuple[int, bytes]) -> bytes:

@@ -466,6 +466,13 @@ def test_unknown_extensions_keep_their_body_bytes() -> None:
     )
 
 
+def test_an_extension_list_longer_than_its_length_field_is_refused() -> None:
+    # Two unknown extensions of 40000 bytes each: 80008 bytes of list.
+    exts = tuple(UnknownExtension(ext_type=t, data=bytes(40000)) for t in (0x7A7A, 0x7B7B))
+    with pytest.raises(ValueError, match="80008 bytes do not fit a 2-byte length"):
+        encode_extensions(Writer(), exts, HandshakeType.encrypted_extensions)
+
+
 def test_a_value_with_an_unhashable_field_still_encodes() -> None:
     listed = SupportedGroups(groups=[29, 23])  # type: ignore[arg-type]
     w, expected = Writer(), Writer()

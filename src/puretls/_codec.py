@@ -238,7 +238,11 @@ class Writer(bytearray):
         self += data
 
     def opaque(self, size: int, data: bytes | bytearray) -> None:
-        self += length_prefix(size, len(data))
+        # length_prefix in this frame: every vector of every encoder comes here.
+        try:
+            self += len(data).to_bytes(size, "big")
+        except OverflowError:
+            raise _too_long(size, len(data)) from None
         self += data
 
     def block(self, size: int) -> _WriterBlock:
@@ -267,7 +271,11 @@ def length_prefix(size: int, n: int) -> bytes:
     try:
         return n.to_bytes(size, "big")
     except OverflowError:
-        raise ValueError(f"{n} bytes do not fit a {size}-byte length") from None
+        raise _too_long(size, n) from None
+
+
+def _too_long(size: int, n: int) -> ValueError:
+    return ValueError(f"{n} bytes do not fit a {size}-byte length")
 
 
 def framed(msg_type: int, body: bytes | bytearray) -> bytes:

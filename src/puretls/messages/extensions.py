@@ -887,7 +887,10 @@ def encode_extensions(w: Writer, exts: Sequence[Extension], ctx: HandshakeType) 
                 memo.clear()
             memo[key] = encoded
         w += encoded
-    w[start : start + 2] = length_prefix(2, len(w) - start - 2)
+    n = len(w) - start - 2
+    if n > 0xFFFF:
+        raise ValueError(f"{n} bytes do not fit a 2-byte length")
+    w[start : start + 2] = n.to_bytes(2, "big")  # length_prefix, in this frame
 
 
 def _encode_extension(w: Writer, ext: Extension, ctx: HandshakeType) -> None:
