@@ -447,6 +447,20 @@ def test_leaf_key_usage_for_signing_and_key_transport(root: CertificateAuthority
     assert_error(info.value, A.unsupported_certificate, 39, "digitalSignature")
 
 
+def test_leaf_key_usage_verdict_is_the_same_on_every_check(root: CertificateAuthority) -> None:
+    # The KeyUsage of a certificate object is looked up once and kept.
+    enc_only = x509.KeyUsage(False, False, True, False, False, False, False, False, False)
+    leaf = root.issue(key_usage=enc_only, now=NOW).certificate
+    for _ in range(3):
+        check_leaf_key_usage(leaf, signing=False)
+        with pytest.raises(CertificateError, match="digitalSignature"):
+            check_leaf_key_usage(leaf)
+    # An equal certificate parsed anew gets the same verdict.
+    again = x509.load_der_x509_certificate(leaf.public_bytes(serialization.Encoding.DER))
+    with pytest.raises(CertificateError, match="digitalSignature"):
+        check_leaf_key_usage(again)
+
+
 # ---- malformed input ----------------------------------------------------
 
 

@@ -253,9 +253,8 @@ def check_leaf_key_usage(cert: x509.Certificate, *, signing: bool = True) -> Non
     digitalSignature (RFC 8446 4.4.2.2); otherwise TLS 1.2 RSA key transport
     needs keyEncipherment (RFC 5246 7.4.2).  No KeyUsage means any use.
     """
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
+    usage = _key_usage(cert)
+    if usage is None:
         return
     if signing and not usage.digital_signature:
         raise CertificateError(
@@ -269,6 +268,27 @@ def check_leaf_key_usage(cert: x509.Certificate, *, signing: bool = True) -> Non
             alert=_A.unsupported_certificate,
             verify_code=_V.INVALID_PURPOSE,
         )
+
+
+def _key_usage(cert: x509.Certificate) -> x509.KeyUsage | None:
+    # A peer's leaf comes from _load_der's cache, the same object on every
+    # handshake, and its KeyUsage does not change: the last certificate's is
+    # kept, keyed by identity (the entry holds the certificate, so that
+    # identity cannot be reused while it is there).  Hashing a certificate
+    # would cost more than cryptography's lookup it saves.
+    global _last_key_usage
+    last = _last_key_usage
+    if last[0] is cert:
+        return last[1]
+    try:
+        usage: x509.KeyUsage | None = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    _last_key_usage = (cert, usage)
+    return usage
+
+
+_last_key_usage: tuple[x509.Certificate | None, x509.KeyUsage | None] = (None, None)
 
 
 class CertificateVerifier:
