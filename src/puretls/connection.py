@@ -14,7 +14,6 @@ closes the connection for good and propagates to the caller.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 
 from puretls.config import TLSConfig
 from puretls.crypto import key_schedule as ks
@@ -60,17 +59,8 @@ _Traffic = client13.ClientTraffic | server13.ServerTraffic
 _AnyTraffic = _Traffic | Traffic12
 
 
-def _no_keylog(label: str, secret: bytes) -> None:
-    """:meth:`Connection.keylog` when there is neither a key log nor a tracer."""
-
-
 class Connection:
     """One TLS connection, client or server, as a pure state machine."""
-
-    # HandshakeIO.keylog: chosen once per connection (the config is frozen),
-    # so that without a key log or tracer the states' ten calls a handshake
-    # pair do no work.
-    keylog: Callable[[str, bytes], None]
 
     def __init__(self, config: TLSConfig) -> None:
         self.config = config
@@ -94,9 +84,6 @@ class Connection:
         self.handshake_complete = False
         self._early_data_sent = bytearray()
         self._key_updates = KeyUpdatePolicy(config)
-        self.keylog = (
-            _no_keylog if config.keylog is None and config.tracer is None else self._log_secret
-        )
         # puretls.trace: None unless the config asks for a trace.
         self._trace: ConnectionTracer | None = None
         if config.tracer is not None:
@@ -393,8 +380,7 @@ class Connection:
     def emit(self, event: Event) -> None:
         self._events.append(event)
 
-    def _log_secret(self, label: str, secret: bytes) -> None:
-        """HandshakeIO.keylog: an NSS key log line, and the secret to the tracer."""
+    def keylog(self, label: str, secret: bytes) -> None:
         if self._trace is not None:
             self._trace.logged_secret(label, secret)
         sink = self.config.keylog
