@@ -19,7 +19,14 @@ the one process, so the figure is for a client and a server together.
 the bench profile section does); ``sslcompat`` drives two ``SSLObject``
 through ``wrap_bio``, i.e. what code written for Python's ``ssl`` pays;
 ``ssl`` runs the very same code on Python's ``ssl`` module (OpenSSL in C),
-the yardstick.
+the yardstick.  ``sockets`` and ``sockets-ssl`` run what the handshake
+benchmark runs (blocking ``wrap_socket``, a server process forked from the
+client's, 1 byte each way over loopback, close) and report each side; they
+include the socket layer and ``Connection.prepare`` (counted, as CPU, wherever
+it runs) and the kernel's work is not counted.
+
+    python -m bench.instructions --path sockets     # puretls over loopback
+    python -m bench.instructions --path sockets-ssl # Python's ssl, same code
 The certificates are generated once into ``bench/results/material`` and
 reused, so runs compare like with like (a fresh RSA key per run would move
 the count by millions).
@@ -40,6 +47,7 @@ from typing import Any
 
 MATERIAL = Path(__file__).resolve().parent / "results" / "material"
 PATHS = ("core", "sslcompat", "ssl")
+SOCKET_PATHS = ("sockets", "sockets-ssl")
 
 
 def _material(directory: Path) -> Any:
@@ -102,8 +110,49 @@ def _bio_pair(material: Any, module: Any) -> Any:
     return one
 
 
+def _socket_pair(material: Any, stack: str, count: int) -> None:
+    """``count`` + 3 handshakes as bench.handshake runs them; the server is a forked child."""
+    import socket
+
+    from bench.stacks import Case, Client, Server
+
+    case = Case()
+    listen = socket.create_server(("127.0.0.1", 0))
+    port = listen.getsockname()[1]
+    total = count + 3  # the first three warm up, as in _child
+    pid = os.fork()
+    if pid == 0:  # the server; callgrind follows the fork into its own file
+        code = 1
+        try:
+            server = Server(stack, material, case)
+            for _ in range(total):
+                raw, _ = listen.accept()
+                with raw:
+                    conn = server.wrap(raw)
+                    conn.recv(1)
+                    conn.sendall(b"s")
+                    conn.close()
+            code = 0
+        finally:
+            os._exit(code)
+    listen.close()
+    client = Client(stack, material, case)
+    for _ in range(total):
+        conn = client.connect(port)
+        conn.sendall(b"c")
+        if conn.recv(1) != b"s":
+            raise RuntimeError("the server did not answer")
+        conn.close()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError(f"the server process failed (wait status {status})")
+
+
 def _child(path: str, count: int, directory: Path) -> None:
     material = _material(directory)
+    if path in SOCKET_PATHS:
+        _socket_pair(material, "ssl" if path == "sockets-ssl" else "puretls", count)
+        return
     if path == "core":
         one = _core_pair(material)
     else:
@@ -159,14 +208,27 @@ def _self_cost_by_group(text: str) -> dict[str, int]:
     return totals
 
 
-def _instructions(path: str, count: int, directory: Path) -> tuple[int, dict[str, int]]:
+Count = tuple[int, dict[str, int]]  # total instructions, self cost by object group
+
+
+def _read_count(out: Path) -> Count:
+    text = out.read_text(encoding="utf-8", errors="replace")
+    match = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError("no instruction total in the callgrind output")
+    return int(match.group(1)), _self_cost_by_group(text)
+
+
+def _instructions(path: str, count: int, directory: Path) -> dict[str, Count]:
+    """The count per role: ``both`` in one process, or ``client`` and ``server``."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
         command = [
             "valgrind",
             "--tool=callgrind",
             "--compress-strings=yes",
-            f"--callgrind-out-file={out}",
+            "--trace-children=yes",
+            # %p: one file per process, so a forked server gets its own
+            f"--callgrind-out-file={tmp}/callgrind.%p",
             sys.executable,
             "-m",
             "bench.instructions",
@@ -177,17 +239,29 @@ def _instructions(path: str, count: int, directory: Path) -> tuple[int, dict[str
             str(directory),
         ]
         env = dict(os.environ, PYTHONHASHSEED="0")
-        subprocess.run(command, check=True, env=env, capture_output=True)
-        text = out.read_text(encoding="utf-8", errors="replace")
-    match = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
-    if match is None:
-        raise RuntimeError("no instruction total in the callgrind output")
-    return int(match.group(1)), _self_cost_by_group(text)
+        with subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        ) as process:
+            _, errors = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"callgrind run failed: {errors.decode(errors='replace')[-2000:]}")
+        files = sorted(Path(tmp).glob("callgrind.*"))
+        if path not in SOCKET_PATHS:
+            if len(files) != 1:
+                raise RuntimeError(f"expected one callgrind file, found {len(files)}")
+            return {"both": _read_count(files[0])}
+        # valgrind runs the program in its own process: the client has its
+        # pid, the forked server any other.
+        client = Path(tmp) / f"callgrind.{process.pid}"
+        others = [f for f in files if f != client]
+        if not client.exists() or len(others) != 1:
+            raise RuntimeError(f"expected a client and a server file, found {len(files)}")
+        return {"client": _read_count(client), "server": _read_count(others[0])}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
-    parser.add_argument("--path", choices=(*PATHS, "both"), default="both")
+    parser.add_argument("--path", choices=(*PATHS, *SOCKET_PATHS, "both"), default="both")
     parser.add_argument("--low", type=int, default=10)
     parser.add_argument("--high", type=int, default=40)
     parser.add_argument("--material", type=Path, default=MATERIAL)
@@ -203,16 +277,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--high must be above --low")
     _material(args.material)  # generate once, outside valgrind
     paths = PATHS if args.path == "both" else (args.path,)
+    span = args.high - args.low
     for path in paths:
-        low, low_groups = _instructions(path, args.low, args.material)
-        high, high_groups = _instructions(path, args.high, args.material)
-        span = args.high - args.low
-        per = (high - low) / span
-        print(f"{path:10s} {per / 1e6:8.3f} M instructions per handshake (client + server)")
-        for group in sorted(high_groups, key=lambda g: -high_groups[g]):
-            share = (high_groups[group] - low_groups.get(group, 0)) / span
-            print(f"  {group:28s} {share / 1e6:8.3f} M")
+        low = _instructions(path, args.low, args.material)
+        high = _instructions(path, args.high, args.material)
+        for role in high:
+            print(_report(path, role, low[role], high[role], span))
     return 0
+
+
+def _report(path: str, role: str, low: Count, high: Count, span: int) -> str:
+    """The per-handshake difference of two counts, in total and by object group."""
+    who = "client + server" if role == "both" else role
+    label = path if role == "both" else f"{path} {role}"
+    lines = [
+        f"{label:18s} {(high[0] - low[0]) / span / 1e6:8.3f} M instructions per handshake ({who})"
+    ]
+    for group in sorted(high[1], key=lambda g: -high[1][g]):
+        share = (high[1][group] - low[1].get(group, 0)) / span
+        lines.append(f"  {group:28s} {share / 1e6:8.3f} M")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

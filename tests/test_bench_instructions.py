@@ -73,3 +73,22 @@ def test_both_puretls_drivers_complete_handshakes(tmp_path: Path) -> None:
         Path(again.leaves["ecdsa"][0]).read_bytes()
         == Path(material.leaves["ecdsa"][0]).read_bytes()
     )
+
+
+def test_socket_driver_runs_the_benchmark_handshakes_in_two_processes(tmp_path: Path) -> None:
+    material = instructions._material(tmp_path)
+    # count 1 (+3 warm-up) handshakes; raises if the forked server fails
+    instructions._socket_pair(material, "puretls", 1)
+
+
+def test_report_is_the_difference_per_handshake_by_role() -> None:
+    low = (1_000_000, {"Python interpreter": 400_000, "libc": 10_000})
+    high = (4_000_000, {"Python interpreter": 1_900_000, "libc": 25_000})
+    text = instructions._report("sockets", "server", low, high, 30)
+    lines = text.splitlines()
+    assert lines[0].startswith("sockets server")
+    assert "0.100 M instructions per handshake (server)" in lines[0]
+    assert lines[1].split() == ["Python", "interpreter", "0.050", "M"]
+    assert lines[2].split() == ["libc", "0.001", "M"]
+    both = instructions._report("core", "both", low, high, 30)
+    assert "(client + server)" in both.splitlines()[0]
