@@ -17,7 +17,10 @@ from puretls.errors import (
     TLSError,
     UnexpectedMessage,
 )
+from puretls.limits import LimitGuard
 from puretls.messages import (
+    Certificate,
+    CertificateEntry,
     ClientHello,
     HandshakeMessage,
     KeyShare,
@@ -73,6 +76,17 @@ def test_too_many_extensions_is_decode_error() -> None:
     assert isinstance(err, DecodeError)
     assert "max_extensions" in err.message
     assert server.alerts_sent == [(2, AlertDescription.decode_error)]
+
+
+def test_certificate_entry_extensions_count_against_max_extensions() -> None:
+    # RFC 8446 4.4.2: each CertificateEntry carries its own extensions; a
+    # Certificate message is limited by their total.
+    junk = tuple(UnknownExtension(ext_type=0x4000 + i, data=b"") for i in range(20))
+    entries = (CertificateEntry(cert_data=b"a", extensions=junk),) * 2
+    guard = LimitGuard(TLSConfig(is_server=True, max_extensions=32))
+    guard.check_message(Certificate(certificate_list=entries[:1]))
+    with pytest.raises(DecodeError, match=r"Certificate carries 40 extensions.*max_extensions"):
+        guard.check_message(Certificate(certificate_list=entries))
 
 
 def _many_shares(count: int) -> object:

@@ -330,7 +330,7 @@ class Connection:
     def send_change_cipher_spec(self) -> None:
         if self._flight:
             self._flush_flight()
-        self._outgoing.append(self._records.write(ContentType.change_cipher_spec, _CCS_BODY))
+        self._outgoing.append(self._records.write(_CHANGE_CIPHER_SPEC, _CCS_BODY))
 
     def set_write_key(self, suite: CipherSuiteInfo, secret: bytes) -> None:
         if self._flight:

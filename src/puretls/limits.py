@@ -67,29 +67,41 @@ class LimitGuard:
 
     def check_message(self, message: HandshakeMessage) -> None:
         """The per-message limits, checked before the handshake state runs."""
-        config = self.config
-        count = len(getattr(message, "extensions", ()))
         if isinstance(message, Certificate):
-            count += sum(len(entry.extensions) for entry in message.certificate_list)
-        if count > config.max_extensions:
-            raise DecodeError(
-                f"{type(message).__name__} carries {count} extensions, more than the "
-                f"limit of {config.max_extensions} (max_extensions)"
-            )
+            self._check_certificate(message)
+            return
+        extensions = getattr(message, "extensions", None)
+        if extensions is not None and len(extensions) > self.config.max_extensions:
+            raise self._too_many_extensions(message, len(extensions))
         if isinstance(message, ClientHello):
             self._check_key_shares(message)
-        elif isinstance(message, Certificate):
-            self._check_certificate_chain(message)
+
+    def _too_many_extensions(self, message: HandshakeMessage, count: int) -> DecodeError:
+        limit = self.config.max_extensions
+        return DecodeError(
+            f"{type(message).__name__} carries {count} extensions, more than the "
+            f"limit of {limit} (max_extensions)"
+        )
 
     def _check_key_shares(self, hello: ClientHello) -> None:
         # A server computes at most one shared secret, but every share is
         # decoded and checked against supported_groups (RFC 8446 4.2.8).
+        # The decoder refuses duplicate extensions: the first key_share is the one.
         for ext in hello.extensions:
-            if isinstance(ext, KeyShare) and len(ext.client_shares) > self.config.max_key_shares:
-                raise IllegalParameter(
-                    f"ClientHello offers {len(ext.client_shares)} key shares, more than the "
-                    f"limit of {self.config.max_key_shares} (max_key_shares)"
-                )
+            if isinstance(ext, KeyShare):
+                if len(ext.client_shares) > self.config.max_key_shares:
+                    raise IllegalParameter(
+                        f"ClientHello offers {len(ext.client_shares)} key shares, more than "
+                        f"the limit of {self.config.max_key_shares} (max_key_shares)"
+                    )
+                return
+
+    def _check_certificate(self, message: Certificate) -> None:
+        """Certificate: its entries' extensions (RFC 8446 4.4.2), then the chain."""
+        count = sum(len(entry.extensions) for entry in message.certificate_list)
+        if count > self.config.max_extensions:
+            raise self._too_many_extensions(message, count)
+        self._check_certificate_chain(message)
 
     def _check_certificate_chain(self, message: Certificate) -> None:
         config = self.config

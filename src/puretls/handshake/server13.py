@@ -61,6 +61,7 @@ from puretls.messages import (
     decode_server_hello,
     find_extension,
 )
+from puretls.record.protection import TLS13Protection
 from puretls.transcript import Transcript
 
 TLS13 = ProtocolVersion.TLSv1_3
@@ -500,6 +501,9 @@ class _PreparedFinish:
     expected: bytes  # the whole Finished message the client must send (RFC 8446 4.4.4)
     resumption: bytes  # resumption_master_secret over ..client Finished (RFC 8446 7.1)
     tickets: list[NewSessionTicket]  # made, not sent (psk13.make_tickets)
+    # Our read protection under client_application_traffic_secret_0 (RFC 8446
+    # 7.3): its key and IV do not depend on the client's Finished.
+    client_read: TLS13Protection
 
 
 @dataclass(slots=True, kw_only=True)
@@ -530,7 +534,14 @@ class ExpectClientFinished:
             if ctx.send_tickets and config.session_tickets > 0
             else []
         )
-        self.prepared = _PreparedFinish(expected=expected, resumption=resumption, tickets=tickets)
+        suite = ctx.suite
+        key, iv = ks.traffic_key_iv(hash_name, ctx.client_app, suite.key_length, suite.iv_length)
+        self.prepared = _PreparedFinish(
+            expected=expected,
+            resumption=resumption,
+            tickets=tickets,
+            client_read=TLS13Protection(suite, key, iv),
+        )
 
     def handle(self, message: HandshakeMessage, raw: bytes, io: HandshakeIO) -> State:
         io.skip_early_data(False)
@@ -553,7 +564,10 @@ class ExpectClientFinished:
             ctx.transcript.update(raw)
             resumption = ctx.master.resumption_master_secret(ctx.transcript.digest())
             tickets = None
-        io.set_read_key(ctx.suite, ctx.client_app)
+        if prepared is None:
+            io.set_read_key(ctx.suite, ctx.client_app)
+        else:
+            io.set_read_protection(prepared.client_read)
         io.emit(
             HandshakeComplete(
                 alpn_protocol=io.negotiated.alpn_protocol,

@@ -312,12 +312,13 @@ class RecordLayer:
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         """The bytes of the records that carry ``data`` (none if it is empty)."""
         protection = self._write
-        if (
-            0 < len(data) <= self.max_fragment_length
-            and self.observer is None
-            and (content_type != _CCS or not protection.hides_content_type)
-        ):
+        if 0 < len(data) <= self.max_fragment_length and self.observer is None:
             # One record: no fragmenting, no list, no join.
+            if content_type == _CCS and protection.hides_content_type:
+                # RFC 8446 D.4: the compatibility change_cipher_spec is a
+                # plaintext record even when handshake keys are already set
+                # (and uses none of their sequence numbers).
+                return NullProtection().seal(content_type, data)
             record = protection.seal(content_type, data)
             self.records_written += 1
             return record
