@@ -216,3 +216,36 @@ def test_garbage_client_does_not_disturb_the_server(server_ctx: Any, client_ctx:
             writer.close()
 
     run(main)
+
+
+def test_handshake_waits_let_the_connection_work_ahead(
+    server_ctx: Any, client_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each flight it sends, the protocol calls Connection.prepare, as SSLSocket does."""
+    from puretls.connection import Connection
+
+    states: list[tuple[bool, str]] = []
+    original = Connection.prepare
+
+    def spy(self: Connection) -> None:
+        states.append((self.config.is_server, type(self._state).__name__))
+        original(self)
+
+    monkeypatch.setattr(Connection, "prepare", spy)
+
+    async def main() -> None:
+        server = await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            reader, writer = await puretls.aio.open_connection(
+                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+            writer.write(b"ping")
+            assert await reader.readexactly(4) == b"ping"
+            writer.close()
+            await writer.wait_closed()
+
+    run(main)
+    assert (True, "ExpectClientHello") in states
+    assert (True, "ExpectClientFinished") in states
+    assert (False, "ExpectServerHello") in states

@@ -314,3 +314,22 @@ def test_write_takes_bytes_like_objects(ca: CertificateAuthority, server_files: 
     pair.pump()
     # The stdlib server returns one record per read.
     assert pair.server.read(10) + pair.server.read(10) == b"abcdef"
+
+
+def test_a_failure_while_working_ahead_is_an_ssl_error(
+    server_files: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSLObject._pt_prepare (the socket and aio loops' hook) fails like do_handshake."""
+    from puretls.errors import InternalError
+    from puretls.handshake import server13
+
+    def broken(self: object, io: object) -> None:
+        raise InternalError("could not work ahead")
+
+    monkeypatch.setattr(server13.ExpectClientHello, "prepare", broken)
+    incoming, outgoing = puretls.MemoryBIO(), puretls.MemoryBIO()
+    server = server_ctx(puretls, server_files).wrap_bio(incoming, outgoing, server_side=True)
+    with pytest.raises(ssl.SSLError, match="could not work ahead"):
+        server._pt_prepare()
+    with pytest.raises(ssl.SSLError):  # the connection stays failed
+        server.do_handshake()

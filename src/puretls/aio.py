@@ -178,9 +178,11 @@ class TLSProtocol(asyncio.Protocol):
                 try:
                     sslobj.do_handshake()
                 except _ssl.SSLWantReadError:
-                    return
-                finally:
                     self._flush()
+                    # Our flight is on its way; until the peer's arrives, work ahead.
+                    sslobj._pt_prepare()
+                    return
+                self._flush()
                 self._handshake_complete()
             self._deliver(sslobj)
         except (_ssl.SSLError, OSError) as exc:

@@ -271,6 +271,17 @@ class SSLObject(ssl.SSLObject):
 
     # -- the stdlib surface ------------------------------------------------------
 
+    def _pt_prepare(self) -> None:
+        """Work ahead while the caller waits for the peer (``Connection.prepare``).
+
+        For SSLSocket's and puretls.aio's handshake loops, after our flight is
+        sent; a failure becomes an ``ssl.SSLError`` like any other.
+        """
+        try:
+            self._pt_conn.prepare()
+        except TLSError as exc:
+            self._fail(exc)
+
     def do_handshake(self) -> None:
         """Advance the handshake; ``SSLWantReadError`` until it completes."""
         if not self._pt_handshake_step():

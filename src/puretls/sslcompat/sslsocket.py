@@ -317,7 +317,7 @@ class SSLSocket(ssl.SSLSocket):
                 obj = self._pt_obj
                 if obj is not None:
                     # Our flight is out; until the peer's arrives, work ahead.
-                    obj._pt_conn.prepare()
+                    obj._pt_prepare()
                 self._pt_receive()
                 continue
             except ssl.SSLError:
@@ -328,18 +328,18 @@ class SSLSocket(ssl.SSLSocket):
 
     def _pt_handshake(self, obj: SSLObject) -> None:
         """:meth:`_pt_run` for ``obj.do_handshake``, without a want-read exception per flight."""
-        conn = obj._pt_conn
         while True:
             try:
                 done = obj._pt_handshake_step()
+                if not done:
+                    self._pt_flush()
+                    # Our flight is out; until the peer's arrives, work ahead.
+                    obj._pt_prepare()
             except ssl.SSLError:
                 self._pt_flush_quietly()
                 raise
             if done:
                 break
-            self._pt_flush()
-            # Our flight is out; until the peer's arrives, work ahead.
-            conn.prepare()
             self._pt_receive()
         self._pt_flush()
 
