@@ -66,19 +66,26 @@ async def closed_within(port: int, seconds: float, trickle: bytes = b"") -> floa
     return time.monotonic() - start
 
 
+async def ping_echo_server(server_ctx: Any, client_ctx: Any) -> Any:
+    """One TLS connection to an echo server: "ping" there and back; its SSLObject."""
+    server = await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        reader, writer = await puretls.aio.open_connection(
+            "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+        )
+        writer.write(b"ping")
+        assert await reader.readexactly(4) == b"ping"
+        ssl_object = writer.get_extra_info("ssl_object")
+        writer.close()
+        await writer.wait_closed()
+    return ssl_object
+
+
 def test_echo_round_trip(server_ctx: Any, client_ctx: Any) -> None:
     async def main() -> None:
-        server = await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
-        port = server.sockets[0].getsockname()[1]
-        async with server:
-            reader, writer = await puretls.aio.open_connection(
-                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
-            )
-            writer.write(b"ping")
-            assert await reader.readexactly(4) == b"ping"
-            assert writer.get_extra_info("ssl_object").version() == "TLSv1.3"
-            writer.close()
-            await writer.wait_closed()
+        ssl_object = await ping_echo_server(server_ctx, client_ctx)
+        assert ssl_object.version() == "TLSv1.3"
 
     run(main)
 
@@ -222,30 +229,12 @@ def test_handshake_waits_let_the_connection_work_ahead(
     server_ctx: Any, client_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After each flight it sends, the protocol calls Connection.prepare, as SSLSocket does."""
-    from puretls.connection import Connection
+    from test_connection_prepare import EXPECTED_WAITS, record_prepares
 
-    states: list[tuple[bool, str]] = []
-    original = Connection.prepare
-
-    def spy(self: Connection) -> None:
-        states.append((self.config.is_server, type(self._state).__name__))
-        original(self)
-
-    monkeypatch.setattr(Connection, "prepare", spy)
+    states = record_prepares(monkeypatch)
 
     async def main() -> None:
-        server = await puretls.aio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
-        port = server.sockets[0].getsockname()[1]
-        async with server:
-            reader, writer = await puretls.aio.open_connection(
-                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
-            )
-            writer.write(b"ping")
-            assert await reader.readexactly(4) == b"ping"
-            writer.close()
-            await writer.wait_closed()
+        await ping_echo_server(server_ctx, client_ctx)
 
     run(main)
-    assert (True, "ExpectClientHello") in states
-    assert (True, "ExpectClientFinished") in states
-    assert (False, "ExpectServerHello") in states
+    assert EXPECTED_WAITS.issubset(states)

@@ -37,6 +37,31 @@ from test_handshake_rfc8448 import rsa_server_key as rfc8448_server_key
 NOW = 1_700_000_000.0
 
 
+def record_prepares(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, str]]:
+    """(is_server, state name) for every Connection.prepare call from now on.
+
+    For the I/O loops' tests (SSLSocket, puretls.aio): they must call it
+    while they wait for the peer's flight.
+    """
+    calls: list[tuple[bool, str]] = []
+    original = Connection.prepare
+
+    def spy(self: Connection) -> None:
+        calls.append((self.config.is_server, type(self._state).__name__))
+        original(self)
+
+    monkeypatch.setattr(Connection, "prepare", spy)
+    return calls
+
+
+# What a waiting server and client see at least once in a full handshake.
+EXPECTED_WAITS = {
+    (True, "ExpectClientHello"),
+    (True, "ExpectClientFinished"),
+    (False, "ExpectServerHello"),
+}
+
+
 class _Rng:
     """A seeded rng that a test can reseed between connections on one config."""
 
