@@ -312,20 +312,17 @@ class RecordLayer:
     def write(self, content_type: int, data: bytes | bytearray | memoryview) -> bytes:
         """The bytes of the records that carry ``data`` (none if it is empty)."""
         protection = self._write
-        if 0 < len(data) <= self.max_fragment_length and self.observer is None:
-            # One record: no fragmenting, no list, no join.
-            if content_type == _CCS and protection.hides_content_type:
-                # RFC 8446 D.4: the compatibility change_cipher_spec is a
-                # plaintext record even when handshake keys are already set
-                # (and uses none of their sequence numbers).
-                return NullProtection().seal(content_type, data)
-            record = protection.seal(content_type, data)
-            self.records_written += 1
-            return record
         if content_type == _CCS and protection.hides_content_type:
             # RFC 8446 D.4: the compatibility change_cipher_spec goes out as a
-            # plaintext record even when handshake keys are already set.
+            # plaintext record even when handshake keys are already set (and
+            # uses none of their sequence numbers).
             protection = NullProtection()
+        if 0 < len(data) <= self.max_fragment_length and self.observer is None:
+            # One record: no fragmenting, no list, no join.
+            record = protection.seal(content_type, data)
+            if protection is self._write:
+                self.records_written += 1
+            return record
         records = [
             protection.seal(content_type, piece)
             for piece in fragment(data, self.max_fragment_length)
