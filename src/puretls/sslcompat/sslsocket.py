@@ -315,8 +315,9 @@ class SSLSocket(ssl.SSLSocket):
             except ssl.SSLWantReadError:
                 self._pt_flush()
                 obj = self._pt_obj
-                if obj is not None:
-                    # Our flight is out; until the peer's arrives, work ahead.
+                if obj is not None and not obj._pt_conn.handshake_complete:
+                    # Our flight is out; until the peer's arrives, work ahead
+                    # (a read after the handshake has nothing to prepare).
                     obj._pt_prepare()
                 self._pt_receive()
                 continue
